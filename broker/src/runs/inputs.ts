@@ -1,0 +1,101 @@
+/**
+ * Input files of a run: names checked, bytes streamed into the blob store with the VCF
+ * inspector fed in the same pass, and https inputs fetched the same way.
+ */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { createVcfInspector, VcfFormatError, type VcfSummary } from '@ibroker/adapters/vcf/inspect';
+import type { FsBlobStore, StoredBlob } from '../blobs/store';
+import { ApiError, badRequest } from '../http/errors';
+
+export interface StagedInput {
+  name: string;
+  blob: StoredBlob;
+  summary: Promise<VcfSummary>;
+}
+
+/**
+ * WES lets attachment names carry sub-directories but never `..`; Cloudgene wants flat names
+ * ending in `.vcf.gz`. Anything beyond a plain portable file name is refused.
+ */
+export function checkFileName(raw: string): string {
+  if (!raw) throw badRequest('Every workflow_attachment part needs a filename in its Content-Disposition header.');
+  if (raw.length > 200) throw badRequest('Attachment file names must be at most 200 characters.');
+  if (raw.includes('..') || raw.startsWith('/') || raw.includes('\\') || /^[A-Za-z]:/.test(raw)) {
+    throw badRequest(`Attachment name '${printable(raw)}' is not allowed: no '..', absolute paths or backslashes.`);
+  }
+  const base = raw.split('/').pop() ?? '';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(base)) {
+    throw badRequest(
+      `Attachment name '${printable(raw)}' has characters that are not allowed; use letters, digits, '.', '_', '-' and '+'.`,
+    );
+  }
+  return base;
+}
+
+export function printable(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, '?').slice(0, 120);
+}
+
+export async function stageStream(blobs: FsBlobStore, name: string, body: Readable, maxBytes: number): Promise<StagedInput> {
+  const inspector = createVcfInspector();
+  const blob = await blobs.write(body, { maxBytes, tees: [inspector.stream] });
+  return { name, blob, summary: inspector.result };
+}
+
+function isPrivateAddress(ip: string): boolean {
+  if (isIP(ip) === 6) {
+    const v = ip.toLowerCase();
+    if (v === '::1' || v === '::' || v.startsWith('fc') || v.startsWith('fd') || v.startsWith('fe80')) return true;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(v);
+    return mapped ? isPrivateAddress(mapped[1]!) : false;
+  }
+  const [a = 0, b = 0] = ip.split('.').map(Number);
+  return a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+}
+
+/** Fetches an https input. Private and loopback targets are refused unless allowed (SSRF). */
+export async function stageUrl(
+  blobs: FsBlobStore,
+  url: string,
+  maxBytes: number,
+  options: { allowPrivate: boolean; allowHttp: boolean; timeoutMs?: number },
+): Promise<StagedInput> {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw badRequest(`'${printable(url)}' is neither the name of an attachment nor a valid URL.`);
+  }
+  if (u.protocol !== 'https:' && !(options.allowHttp && u.protocol === 'http:')) {
+    throw badRequest(`Input URL '${printable(url)}' must use https.`);
+  }
+  if (u.username || u.password) throw badRequest('Input URLs must not carry credentials.');
+  const name = checkFileName(decodeURIComponent(u.pathname.split('/').pop() ?? ''));
+  if (!options.allowPrivate) {
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const addresses = isIP(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
+    if (!addresses.length) throw badRequest(`The host of input URL '${printable(url)}' could not be resolved.`);
+    if (addresses.some(isPrivateAddress)) throw badRequest(`Input URL '${printable(url)}' points to a private network address.`);
+  }
+  let res: Response;
+  try {
+    res = await fetch(u, { redirect: 'error', signal: AbortSignal.timeout(options.timeoutMs ?? 600_000) });
+  } catch (err) {
+    throw badRequest(`Input URL '${printable(url)}' could not be fetched: ${(err as Error).message}`);
+  }
+  if (!res.ok || !res.body) throw badRequest(`Input URL '${printable(url)}' answered HTTP ${res.status}.`);
+  return stageStream(blobs, name, Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), maxBytes);
+}
+
+/** Waits for the inspector; a file that is not a bgzipped VCF is the uploader's error. */
+export async function summaryOf(input: StagedInput): Promise<VcfSummary> {
+  try {
+    return await input.summary;
+  } catch (err) {
+    if (err instanceof VcfFormatError) throw badRequest(`File '${input.name}': ${err.message}`);
+    throw new ApiError(400, `File '${input.name}' could not be read as a bgzipped VCF.`);
+  }
+}

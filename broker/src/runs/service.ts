@@ -1,0 +1,198 @@
+/**
+ * The run lifecycle as the APIs see it: create (persist, then enqueue), read, list, cancel.
+ * The broker owns the run id; nothing here talks to a backend (that is worker.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import type { DataSource, Repository } from 'typeorm';
+import { TERMINAL_STATES, type ImputationParams, type WesState } from '@ibroker/adapters/types';
+import { RunEntity, RunFileEntity, runPatch, type Run, type RunFile, type RunRequestRecord } from '../db/entities';
+import type { SecretBox } from '../crypto/box';
+import { generateResultPassword } from '../crypto/box';
+import { ApiError, badRequest, notFound } from '../http/errors';
+import type { RunQueue } from './queue';
+
+export interface Owner {
+  key: string;
+  issuer: string;
+  subject: string;
+}
+
+export interface NewRunInput {
+  id?: string;
+  owner: Owner;
+  request: RunRequestRecord;
+  params: ImputationParams;
+  requestedBackend: string;
+  backendId: string;
+  reasons: string[];
+  inputs: Omit<RunFile, 'id' | 'runId' | 'createdAt' | 'remoteRef' | 'role'>[];
+}
+
+export interface RunPage {
+  runs: Run[];
+  nextPageToken: string;
+}
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 1000;
+
+/** Page tokens are opaque to clients; inside they hold the last `seq` seen (keyset paging). */
+export function encodePageToken(seq: number): string {
+  return Buffer.from(`s:${seq}`).toString('base64url');
+}
+
+export function decodePageToken(token: string): number {
+  const text = Buffer.from(token, 'base64url').toString('utf8');
+  const m = /^s:(\d{1,15})$/.exec(text);
+  if (!m) throw badRequest('page_token is not valid: pass the next_page_token of the previous page unchanged');
+  return Number(m[1]);
+}
+
+export function parsePageSize(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_PAGE_SIZE;
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) {
+    throw badRequest(`page_size must be a positive integer (at most ${MAX_PAGE_SIZE}), got '${raw.slice(0, 40)}'`);
+  }
+  return Math.min(Number(raw), MAX_PAGE_SIZE);
+}
+
+export class RunService {
+  private readonly runs: Repository<Run>;
+  private readonly files: Repository<RunFile>;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly queue: RunQueue,
+    private readonly box: SecretBox,
+  ) {
+    this.runs = ds.getRepository(RunEntity);
+    this.files = ds.getRepository(RunFileEntity);
+  }
+
+  /** Persists the run and its inputs in one transaction, then wakes the worker. */
+  async create(input: NewRunInput): Promise<Run> {
+    const id = input.id ?? randomUUID();
+    const token = randomUUID();
+    const now = new Date();
+    const run = await this.ds.transaction(async (m) => {
+      const row = m.getRepository(RunEntity).create({
+        id,
+        ownerKey: input.owner.key,
+        ownerIssuer: input.owner.issuer,
+        ownerSubject: input.owner.subject,
+        state: 'QUEUED',
+        request: input.request,
+        params: input.params,
+        tags: input.request.tags ?? {},
+        requestedBackend: input.requestedBackend,
+        backendId: input.backendId,
+        remoteId: null,
+        remoteState: null,
+        submitIntentAt: null,
+        submittedAt: null,
+        startTime: null,
+        endTime: null,
+        tasks: [],
+        systemLogs: input.reasons,
+        errors: [],
+        progress: null,
+        queuePosition: null,
+        passwordEnc: this.box.seal(generateResultPassword()),
+        cancelRequested: false,
+        outputsFetched: false,
+        pollFailures: 0,
+        wakeToken: token,
+        nextWakeAt: now,
+        leaseOwner: null,
+        leaseUntil: null,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await m.getRepository(RunEntity).insert(runPatch(row));
+      if (input.inputs.length) {
+        await m.getRepository(RunFileEntity).insert(
+          input.inputs.map((f) => ({ ...f, id: randomUUID(), runId: id, role: 'input' as const, remoteRef: null, createdAt: now })),
+        );
+      }
+      return row;
+    });
+    // If this enqueue is lost (crash right here), the sweeper finds the run by next_wake_at.
+    await this.queue.wake({ runId: id, token }, 0);
+    return run;
+  }
+
+  /** The run if the caller owns it; 404 otherwise, so run ids of others are not confirmed. */
+  async getOwned(id: string, ownerKey: string): Promise<Run> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
+      throw notFound(`Run '${id.slice(0, 80)}' was not found.`);
+    }
+    const run = await this.runs.findOneBy({ id: id.toLowerCase() });
+    if (!run || run.ownerKey !== ownerKey) throw notFound(`Run '${id}' was not found.`);
+    return run;
+  }
+
+  async list(ownerKey: string, pageSize: number, pageToken: string | undefined): Promise<RunPage> {
+    const qb = this.runs
+      .createQueryBuilder('r')
+      .where('r.owner_key = :ownerKey', { ownerKey })
+      .orderBy('r.seq', 'DESC')
+      .take(pageSize + 1);
+    if (pageToken) qb.andWhere('r.seq < :seq', { seq: decodePageToken(pageToken) });
+    const rows = await qb.getMany();
+    const more = rows.length > pageSize;
+    const page = more ? rows.slice(0, pageSize) : rows;
+    return { runs: page, nextPageToken: more ? encodePageToken(page[page.length - 1]!.seq) : '' };
+  }
+
+  async outputs(runId: string): Promise<RunFile[]> {
+    return this.files.find({ where: { runId, role: 'output' }, order: { name: 'ASC' } });
+  }
+
+  async inputs(runId: string): Promise<RunFile[]> {
+    return this.files.find({ where: { runId, role: 'input' }, order: { name: 'ASC' } });
+  }
+
+  /**
+   * Cancel: a run never sent anywhere is canceled at once; otherwise it is CANCELING until the
+   * worker has told the backend and the backend confirms.
+   */
+  async cancel(id: string, ownerKey: string): Promise<Run> {
+    const run = await this.getOwned(id, ownerKey);
+    if (TERMINAL_STATES.has(run.state)) {
+      throw new ApiError(400, `Run ${id} is already ${run.state} and cannot be canceled.`);
+    }
+    if (run.cancelRequested) return run;
+    const token = randomUUID();
+    const state: WesState = run.submitIntentAt ? 'CANCELING' : 'CANCELED';
+    const result = await this.runs
+      .createQueryBuilder()
+      .update()
+      .set({
+        cancelRequested: true,
+        state,
+        wakeToken: token,
+        nextWakeAt: new Date(),
+        updatedAt: new Date(),
+        ...(state === 'CANCELED' ? { endTime: new Date() } : {}),
+      })
+      .where('id = :id AND state = :state', { id: run.id, state: run.state })
+      .execute();
+    if (!result.affected) return this.cancel(id, ownerKey); // raced with the worker; read again
+    if (state === 'CANCELING') await this.queue.wake({ runId: run.id, token }, 0);
+    return { ...run, state, cancelRequested: true };
+  }
+
+  async stateCounts(): Promise<Record<string, number>> {
+    const rows: { state: string; n: string }[] = await this.runs
+      .createQueryBuilder('r')
+      .select('r.state', 'state')
+      .addSelect('count(*)', 'n')
+      .groupBy('r.state')
+      .getRawMany();
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  }
+
+  resultPassword(run: Run): string {
+    return this.box.open(run.passwordEnc);
+  }
+}

@@ -1,0 +1,434 @@
+/**
+ * Advances runs. Each queue job carries the run's current wake token; the worker leases the
+ * run (token must match, lease free), takes one step from what the row says (submit, poll,
+ * fetch outputs, cancel), and schedules exactly one successor with a fresh token. A stale or
+ * duplicated job finds a different token and does nothing, so a run never forks into two
+ * pollers. The sweeper re-wakes any run whose job was lost (crash, restart): nothing stays
+ * orphaned.
+ *
+ * Backend trouble never fails a run: only the backend saying so does (DESIGN invariant 3).
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { DataSource, Repository } from 'typeorm';
+import {
+  BackendError,
+  TERMINAL_STATES,
+  type RemoteJob,
+  type RemoteOutput,
+  type RemoteTask,
+  type WesState,
+} from '@ibroker/adapters/types';
+import type { Backend, BackendRegistry } from '../backends/registry';
+import type { FsBlobStore } from '../blobs/store';
+import type { SecretBox } from '../crypto/box';
+import { RunEntity, RunFileEntity, runPatch, type Run, type RunFile, type StoredTask } from '../db/entities';
+import type { Logger } from '../logging';
+import type { Metrics } from '../metrics';
+import type { RunQueue, WakeJob } from './queue';
+
+const LEASE_MS = 60_000;
+const HEARTBEAT_MS = 20_000;
+const TERMINAL_SQL = [...TERMINAL_STATES];
+
+export interface WorkerOptions {
+  ds: DataSource;
+  registry: BackendRegistry;
+  queue: RunQueue;
+  blobs: FsBlobStore;
+  box: SecretBox;
+  log: Logger;
+  metrics?: Metrics;
+  /** Grace before a run whose wake-up is overdue counts as orphaned. */
+  sweepGraceMs?: number;
+}
+
+/** What a step decided: wait this long and look again, or the run is finished. */
+type Next = { delayMs: number } | 'done';
+
+const MIME: Record<string, string> = {
+  zip: 'application/zip',
+  txt: 'text/plain',
+  html: 'text/html',
+  gz: 'application/gzip',
+  csv: 'text/csv',
+  json: 'application/json',
+  md5: 'text/plain',
+  log: 'text/plain',
+  tbi: 'application/octet-stream',
+};
+
+export function mimeTypeOf(name: string): string {
+  const ext = name.toLowerCase().split('.').pop() ?? '';
+  return MIME[ext] ?? 'application/octet-stream';
+}
+
+function storeTasks(tasks: RemoteTask[]): StoredTask[] {
+  return tasks.map((t) => ({
+    ...t,
+    startTime: t.startTime?.toISOString() ?? null,
+    endTime: t.endTime?.toISOString() ?? null,
+    messages: t.messages.map((m) => ({ level: m.level, text: m.text, time: m.time?.toISOString() ?? null })),
+  }));
+}
+
+export class RunWorker {
+  readonly id = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+  private readonly runs: Repository<Run>;
+  private readonly files: Repository<RunFile>;
+  private sweepTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly o: WorkerOptions) {
+    this.runs = o.ds.getRepository(RunEntity);
+    this.files = o.ds.getRepository(RunFileEntity);
+  }
+
+  start(concurrency = 4, sweepEveryMs = 15_000): void {
+    this.o.queue.startWorker((job) => this.advance(job), concurrency);
+    void this.sweep().catch((err) => this.o.log.error({ err }, 'start-up sweep failed'));
+    this.sweepTimer = setInterval(() => {
+      void this.sweep().catch((err) => this.o.log.error({ err }, 'sweep failed'));
+    }, sweepEveryMs);
+    this.sweepTimer.unref();
+  }
+
+  stop(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+
+  /** Re-wakes runs whose wake-up is overdue or whose lease holder died. Returns their ids. */
+  async sweep(graceMs = this.o.sweepGraceMs ?? 60_000): Promise<string[]> {
+    const rows: { id: string; wake_token: string }[] = await this.o.ds.query(
+      `WITH s AS (
+         SELECT id FROM runs
+          WHERE state <> ALL($1::text[])
+            AND (lease_until IS NULL OR lease_until < now())
+            AND (next_wake_at IS NULL OR next_wake_at < now() - ($2::int * interval '1 millisecond')
+                 OR lease_until IS NOT NULL)
+          LIMIT 1000 FOR UPDATE SKIP LOCKED)
+       UPDATE runs r SET wake_token = gen_random_uuid()::text, next_wake_at = now(),
+                         lease_owner = NULL, lease_until = NULL
+         FROM s WHERE r.id = s.id
+       RETURNING r.id, r.wake_token`,
+      [TERMINAL_SQL, graceMs],
+    );
+    for (const r of rows) await this.o.queue.wake({ runId: r.id, token: r.wake_token }, 0);
+    if (rows.length) this.o.log.info({ runs: rows.length }, 'sweeper re-woke orphaned runs');
+    return rows.map((r) => r.id);
+  }
+
+  async advance(job: WakeJob): Promise<void> {
+    const run = await this.acquire(job);
+    if (!run) return;
+    const heartbeat = setInterval(() => {
+      void this.o.ds
+        .query(`UPDATE runs SET lease_until = now() + ($2::int * interval '1 millisecond') WHERE id = $1 AND lease_owner = $3`, [
+          run.id,
+          LEASE_MS,
+          this.id,
+        ])
+        .catch(() => {});
+    }, HEARTBEAT_MS);
+    let next: Next;
+    try {
+      next = await this.step(run);
+    } catch (err) {
+      // A bug or a lost database connection: keep the run, try again later.
+      this.o.log.error({ err, runId: run.id }, 'run step failed unexpectedly');
+      next = { delayMs: 30_000 };
+    } finally {
+      clearInterval(heartbeat);
+    }
+    await this.release(run.id, job.token, next);
+  }
+
+  private async acquire(job: WakeJob): Promise<Run | null> {
+    const res = await this.o.ds.query(
+      `UPDATE runs SET lease_owner = $3, lease_until = now() + ($4::int * interval '1 millisecond')
+        WHERE id = $1 AND wake_token = $2 AND (lease_until IS NULL OR lease_until < now())
+        RETURNING id`,
+      [job.runId, job.token, this.id, LEASE_MS],
+    );
+    const rows = (Array.isArray(res[0]) ? res[0] : res) as { id: string }[];
+    if (!rows.length) return null;
+    return this.runs.findOneBy({ id: job.runId });
+  }
+
+  private async release(runId: string, heldToken: string, next: Next): Promise<void> {
+    if (next === 'done') {
+      await this.o.ds.query(
+        `UPDATE runs SET lease_owner = NULL, lease_until = NULL, wake_token = NULL, next_wake_at = NULL WHERE id = $1`,
+        [runId],
+      );
+      return;
+    }
+    const token = randomUUID();
+    // If someone re-woke the run while we held it (a cancel), look again at once.
+    const res = await this.o.ds.query(
+      `WITH old AS (SELECT wake_token FROM runs WHERE id = $1 FOR UPDATE)
+       UPDATE runs r SET lease_owner = NULL, lease_until = NULL, wake_token = $2,
+              next_wake_at = now() + (CASE WHEN old.wake_token = $3 THEN $4::int ELSE 0 END) * interval '1 millisecond'
+         FROM old WHERE r.id = $1
+       RETURNING (old.wake_token = $3) AS same`,
+      [runId, token, heldToken, Math.round(next.delayMs)],
+    );
+    const rows = (Array.isArray(res[0]) ? res[0] : res) as { same: boolean }[];
+    const same = rows[0]?.same ?? true;
+    await this.o.queue.wake({ runId, token }, same ? next.delayMs : 0);
+  }
+
+  private async update(run: Run, patch: Partial<Run>): Promise<void> {
+    Object.assign(run, patch);
+    await this.runs.update({ id: run.id }, runPatch({ ...patch, updatedAt: new Date() }));
+  }
+
+  private async finish(run: Run, state: WesState, message?: string): Promise<Next> {
+    const systemLogs = message ? [...run.systemLogs, message] : run.systemLogs;
+    await this.update(run, { state, endTime: run.endTime ?? new Date(), systemLogs });
+    this.o.metrics?.runsFinished.inc({ state });
+    this.o.log.info({ runId: run.id, state, backend: run.backendId }, 'run finished');
+    return 'done';
+  }
+
+  private pollDelay(backend: Backend, failures: number): Next {
+    const { pollIntervalMs, maxPollIntervalMs } = backend.config;
+    const base = Math.min(maxPollIntervalMs, pollIntervalMs * 2 ** Math.min(failures, 16));
+    const jitter = 0.8 + Math.random() * 0.4;
+    return { delayMs: Math.min(maxPollIntervalMs, base * jitter) };
+  }
+
+  /** The backend could not be asked: keep everything, note it, back off. */
+  private async backendTrouble(run: Run, backend: Backend, err: unknown, op: string): Promise<Next> {
+    const failures = run.pollFailures + 1;
+    await this.o.registry.recordFailure(backend.config.id, err);
+    this.o.metrics?.backendErrors.inc({ backend: backend.config.id, op, kind: err instanceof BackendError ? err.kind : 'internal' });
+    this.o.log.warn({ runId: run.id, backend: backend.config.id, op, err: (err as Error).message, failures }, 'backend call failed');
+    await this.update(run, { pollFailures: failures });
+    return this.pollDelay(backend, failures);
+  }
+
+  private async call<T>(backend: Backend, op: string, fn: () => Promise<T>): Promise<T> {
+    const end = this.o.metrics?.backendCalls.startTimer({ backend: backend.config.id, op });
+    try {
+      const out = await fn();
+      end?.({ outcome: 'ok' });
+      return out;
+    } catch (err) {
+      end?.({ outcome: err instanceof BackendError ? err.kind : 'error' });
+      throw err;
+    }
+  }
+
+  private async step(run: Run): Promise<Next> {
+    if (TERMINAL_STATES.has(run.state)) return 'done';
+    const backend = run.backendId ? this.o.registry.get(run.backendId) : undefined;
+    if (!backend) {
+      return this.finish(run, 'SYSTEM_ERROR', `Backend '${run.backendId}' is no longer configured on this broker.`);
+    }
+    if (run.cancelRequested) return this.cancel(run, backend);
+    if (!run.remoteId) return this.submit(run, backend);
+    return this.poll(run, backend);
+  }
+
+  /** Takes one of the backend's job slots, or says how long to wait for one. */
+  private async takeSlot(run: Run, backend: Backend): Promise<boolean> {
+    return this.o.ds.transaction(async (m) => {
+      await m.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`backend:${backend.config.id}`]);
+      const [{ n }] = (await m.query(
+        `SELECT count(*)::int AS n FROM runs
+          WHERE backend_id = $1 AND submit_intent_at IS NOT NULL AND state <> ALL($2::text[])`,
+        [backend.config.id, TERMINAL_SQL],
+      )) as [{ n: number }];
+      if (n >= backend.config.maxConcurrentJobs) return false;
+      const res = await m.query(
+        `UPDATE runs SET submit_intent_at = now(), updated_at = now()
+          WHERE id = $1 AND cancel_requested = false AND submit_intent_at IS NULL RETURNING id`,
+        [run.id],
+      );
+      const rows = (Array.isArray(res[0]) ? res[0] : res) as unknown[];
+      return rows.length === 1;
+    });
+  }
+
+  private async submit(run: Run, backend: Backend): Promise<Next> {
+    const { adapter } = backend;
+    if (run.submitIntentAt) {
+      // We may have submitted before a crash or a lost response: look before submitting twice.
+      try {
+        const found = await this.call(backend, 'find', () => adapter.findByRunId(run.id));
+        if (found) {
+          await this.update(run, { remoteId: found, submittedAt: run.submittedAt ?? new Date(), pollFailures: 0 });
+          return { delayMs: 0 };
+        }
+      } catch (err) {
+        return this.backendTrouble(run, backend, err, 'find');
+      }
+    } else {
+      if (!(await this.takeSlot(run, backend))) {
+        const note = `Waiting for a free job slot on ${backend.config.id} (limit ${backend.config.maxConcurrentJobs} concurrent jobs).`;
+        if (run.systemLogs[run.systemLogs.length - 1] !== note) await this.update(run, { systemLogs: [...run.systemLogs, note] });
+        return { delayMs: Math.min(backend.config.pollIntervalMs, 5_000) };
+      }
+      run.submitIntentAt = new Date();
+    }
+
+    const inputs = await this.files.find({ where: { runId: run.id, role: 'input' }, order: { name: 'ASC' } });
+    const files = inputs.map((f) => ({ name: f.name, path: this.o.blobs.path(f.blobKey), size: f.size }));
+    try {
+      const remoteId = await this.call(backend, 'submit', () =>
+        adapter.submit({ runId: run.id, params: run.params, files, password: this.o.box.open(run.passwordEnc) }),
+      );
+      await this.o.registry.recordSuccess(backend.config.id, null);
+      await this.update(run, {
+        remoteId,
+        submittedAt: new Date(),
+        pollFailures: 0,
+        systemLogs: [...run.systemLogs, `Submitted to ${backend.config.id} (${backend.config.name}).`],
+      });
+      this.o.log.info({ runId: run.id, backend: backend.config.id }, 'run submitted');
+      return { delayMs: Math.min(backend.config.pollIntervalMs, 2_000) };
+    } catch (err) {
+      if (!(err instanceof BackendError)) throw err;
+      switch (err.kind) {
+        case 'capacity':
+        case 'maintenance':
+          // Refused outright, so nothing was created: give the slot back and wait.
+          await this.update(run, {
+            submitIntentAt: null,
+            systemLogs: [...run.systemLogs.slice(-50), `${backend.config.id} is not taking jobs right now (${err.message}); waiting.`],
+          });
+          if (err.kind === 'maintenance') return this.backendTrouble(run, backend, err, 'submit');
+          return this.pollDelay(backend, Math.min(run.pollFailures + 1, 4));
+        case 'unreachable':
+          // The job may exist even though we saw no answer: keep the intent, look it up next time.
+          return this.backendTrouble(run, backend, err, 'submit');
+        default:
+          return this.finish(run, 'SYSTEM_ERROR', `${backend.config.id} refused the run: ${err.message}`);
+      }
+    }
+  }
+
+  private async poll(run: Run, backend: Backend): Promise<Next> {
+    const remoteId = run.remoteId!;
+    let job: RemoteJob;
+    try {
+      job = await this.call(backend, 'status', () => backend.adapter.getJob(remoteId));
+    } catch (err) {
+      if (err instanceof BackendError && err.kind === 'not_found') {
+        return this.finish(run, 'SYSTEM_ERROR', `The job no longer exists on ${backend.config.id}; it was removed before it finished.`);
+      }
+      return this.backendTrouble(run, backend, err, 'status');
+    }
+    await this.o.registry.recordSuccess(backend.config.id, null);
+
+    const patch: Partial<Run> = {
+      remoteState: job.rawState,
+      tasks: storeTasks(job.tasks),
+      progress: job.progress,
+      queuePosition: job.queuePosition,
+      errors: job.errors,
+      pollFailures: 0,
+      startTime: job.startTime ?? run.startTime,
+    };
+
+    if (job.rawState === '-1' && backend.adapter.restart) {
+      // Cloudgene lost the job in a server restart; it can resume it.
+      try {
+        await this.call(backend, 'restart', () => backend.adapter.restart!(remoteId));
+        await this.update(run, { ...patch, systemLogs: [...run.systemLogs, `${backend.config.id} restarted; the job was resumed.`] });
+      } catch (err) {
+        return this.backendTrouble(run, backend, err, 'restart');
+      }
+      return this.pollDelay(backend, 0);
+    }
+
+    if (job.resultsGone && !run.outputsFetched) {
+      await this.update(run, patch);
+      return this.finish(
+        run,
+        'EXECUTOR_ERROR',
+        `${backend.config.id} retired or deleted the job before its results came home; the results are no longer available.`,
+      );
+    }
+
+    if (job.state === 'COMPLETE' || job.state === 'EXECUTOR_ERROR') {
+      await this.update(run, { ...patch, state: run.state === 'QUEUED' ? 'RUNNING' : run.state });
+      const fetched = await this.fetchOutputs(run, backend, job.outputs);
+      if (fetched !== true) return fetched;
+      await this.update(run, { outputsFetched: true, endTime: job.endTime ?? new Date() });
+      const failure = job.state === 'EXECUTOR_ERROR' ? job.errors.join(' ') || 'The imputation job failed on the backend.' : undefined;
+      return this.finish(run, job.state, failure);
+    }
+    if (job.state === 'CANCELED') {
+      await this.update(run, patch);
+      return this.finish(run, 'CANCELED', `The job was canceled on ${backend.config.id}.`);
+    }
+    if (TERMINAL_STATES.has(job.state)) {
+      await this.update(run, patch);
+      return this.finish(run, job.state, job.errors.join(' ') || undefined);
+    }
+    await this.update(run, { ...patch, state: job.state });
+    return this.pollDelay(backend, 0);
+  }
+
+  /** Streams every output not yet home into the blob store. True when all are home. */
+  private async fetchOutputs(run: Run, backend: Backend, outputs: RemoteOutput[]): Promise<true | Next> {
+    const have = new Set((await this.files.find({ where: { runId: run.id, role: 'output' } })).map((f) => f.name));
+    for (const out of outputs) {
+      if (have.has(out.name)) continue;
+      try {
+        const body = await this.call(backend, 'download', () => backend.adapter.download(out));
+        const blob = await this.o.blobs.write(body);
+        try {
+          await this.files.insert({
+            id: randomUUID(),
+            runId: run.id,
+            role: 'output',
+            name: out.name,
+            size: blob.size,
+            sha256: blob.sha256,
+            md5: blob.md5,
+            blobKey: blob.key,
+            mimeType: mimeTypeOf(out.name),
+            remoteRef: out.ref,
+            createdAt: new Date(),
+          });
+        } catch (err) {
+          await this.o.blobs.delete(blob.key);
+          throw err;
+        }
+        this.o.metrics?.outputBytes.inc({ backend: backend.config.id }, blob.size);
+      } catch (err) {
+        if (err instanceof BackendError && err.kind === 'gone') {
+          return this.finish(run, 'SYSTEM_ERROR', `Result file ${out.name} could not be brought home from ${backend.config.id}: ${err.message}`);
+        }
+        if (err instanceof BackendError) return this.backendTrouble(run, backend, err, 'download');
+        // A broken stream mid-file is a network blip too; nothing partial was stored.
+        return this.backendTrouble(run, backend, err, 'download');
+      }
+    }
+    return true;
+  }
+
+  private async cancel(run: Run, backend: Backend): Promise<Next> {
+    if (!run.submitIntentAt) return this.finish(run, 'CANCELED');
+    let remoteId = run.remoteId;
+    try {
+      remoteId ??= await this.call(backend, 'find', () => backend.adapter.findByRunId(run.id));
+      if (!remoteId) return this.finish(run, 'CANCELED', 'Canceled before the backend started it.');
+      if (remoteId !== run.remoteId) await this.update(run, { remoteId });
+      if (run.state !== 'CANCELING' || !run.systemLogs.includes('Cancel requested.')) {
+        await this.update(run, { state: 'CANCELING', systemLogs: [...run.systemLogs, 'Cancel requested.'] });
+      }
+      await this.call(backend, 'cancel', () => backend.adapter.cancel(remoteId!));
+      const job = await this.call(backend, 'status', () => backend.adapter.getJob(remoteId!));
+      await this.update(run, { remoteState: job.rawState, tasks: storeTasks(job.tasks) });
+      if (TERMINAL_STATES.has(job.state)) return this.finish(run, 'CANCELED', `Canceled on ${backend.config.id}.`);
+      return { delayMs: Math.min(backend.config.pollIntervalMs, 2_000) };
+    } catch (err) {
+      if (err instanceof BackendError && err.kind === 'not_found') return this.finish(run, 'CANCELED');
+      return this.backendTrouble(run, backend, err, 'cancel');
+    }
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Assembles and starts the broker: database (external or embedded), queue, backends, identity,
+ * HTTP. One code path for `npm start`, the tests, the conformance suites and the benchmarks.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { join, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { createCloudgeneAdapter } from '@ibroker/adapters/cloudgene/index';
+import { bearerAuth, createTokenVerifier } from './auth/bearer';
+import { BackendRegistry, type Backend } from './backends/registry';
+import { FsBlobStore } from './blobs/store';
+import { backendToken, type BackendConfig, type Config } from './config';
+import { createSecretBox, loadOrCreateKey } from './crypto/box';
+import { openDatabase } from './db/data-source';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
+import { startDemoFederation, type DemoFederation } from './dev/demo';
+import { createDevOidcProvider, type DevOidc } from './dev/oidc';
+import { createApp } from './app';
+import type { AppDeps, AppEnv } from './http/context';
+import { errorBody } from './http/errors';
+import { createLogger, type Logger } from './logging';
+import { createMetrics } from './metrics';
+import { createRunQueue, type RunQueue } from './runs/queue';
+import { RunService } from './runs/service';
+import { RunWorker } from './runs/worker';
+
+export interface StartOptions {
+  config: Config;
+  log?: Logger;
+  /** Adapters built by the caller (tests with fault-injecting simulators). */
+  backends?: Backend[];
+  /** Let https inputs point at loopback (tests, demos). */
+  allowPrivateInputUrls?: boolean;
+  /** Queue name; tests sharing one Redis use their own. */
+  queueName?: string;
+  workerConcurrency?: number;
+  sweepEveryMs?: number;
+  sweepGraceMs?: number;
+}
+
+export interface BrokerHandle {
+  url: string;
+  port: number;
+  deps: AppDeps;
+  worker: RunWorker | null;
+  queue: RunQueue;
+  devOidc: DevOidc | null;
+  demo: DemoFederation | null;
+  close(): Promise<void>;
+}
+
+export function buildBackends(configs: BackendConfig[]): Backend[] {
+  return configs.map((config) => {
+    const token = backendToken(config);
+    if (!token) throw new Error(`backend ${config.id}: no API token configured`);
+    return { config, adapter: createCloudgeneAdapter({ baseUrl: config.url, token, appId: config.appId }) };
+  });
+}
+
+export async function startBroker(options: StartOptions): Promise<BrokerHandle> {
+  const config = options.config;
+  const log = options.log ?? createLogger(config.logLevel);
+  const closers: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch((err) => log.warn({ err }, 'shutdown step failed'));
+  };
+
+  try {
+    // Listen first: with PORT=0 the public URL (and so the dev issuer) is only known now.
+    let listener: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
+    const server = createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 0 }, (req, res) => {
+      if (listener) return listener(req, res);
+      res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '2' });
+      res.end(JSON.stringify(errorBody(503, 'The broker is starting; try again in a moment.')));
+    });
+    await new Promise<void>((res, rej) => {
+      server.once('error', rej);
+      server.listen(config.port, config.host, () => res());
+    });
+    closers.push(() => new Promise((res) => server.close(() => res(undefined))));
+    const port = (server.address() as AddressInfo).port;
+    const publicUrl = config.port === 0 ? `http://127.0.0.1:${port}` : config.publicUrl;
+
+    let databaseUrl = config.databaseUrl;
+    let embedded: EmbeddedDatabase | null = null;
+    if (!databaseUrl) {
+      embedded = await startEmbeddedPostgres(config.dataDir);
+      closers.push(() => embedded!.stop());
+      databaseUrl = embedded.url;
+    }
+    const ds = await openDatabase(databaseUrl);
+    closers.push(() => ds.destroy());
+
+    const box = createSecretBox(loadOrCreateKey(config.secretKey, join(resolve(config.dataDir), 'secret.key')));
+    const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
+
+    let demo: DemoFederation | null = null;
+    let backendConfigs = config.backends;
+    if (config.demo && !options.backends) {
+      demo = await startDemoFederation(config.dataDir);
+      closers.push(() => demo!.close());
+      backendConfigs = [...demo.backends, ...config.backends];
+    }
+    const backends = options.backends ?? buildBackends(backendConfigs);
+
+    let devOidc: DevOidc | null = null;
+    let issuers = config.issuers;
+    if (config.demo) {
+      devOidc = await createDevOidcProvider({
+        issuer: `${publicUrl}/oidc`,
+        audience: `${publicUrl}/ga4gh/wes/v1`,
+        keysFile: join(resolve(config.dataDir), 'dev-oidc-keys.json'),
+      });
+      issuers = [...issuers, { issuer: devOidc.issuer, audience: `${publicUrl}/ga4gh/wes/v1` }];
+    }
+    const verifier = createTokenVerifier({ issuers });
+
+    const queue = createRunQueue({
+      databaseUrl,
+      redisUrl: config.redisUrl,
+      ...(options.queueName ? { name: options.queueName } : {}),
+      onError: (err) => log.warn({ err: err.message }, 'queue error'),
+    });
+    closers.push(() => queue.close());
+
+    const runs = new RunService(ds, queue, box);
+    const metrics = createMetrics(() => runs.stateCounts());
+    const registry = new BackendRegistry(ds, backends, log);
+    const deps: AppDeps = {
+      config,
+      ds,
+      runs,
+      registry,
+      blobs,
+      metrics,
+      log,
+      urls: { base: publicUrl },
+      authenticate: bearerAuth<AppEnv>(verifier),
+      allowPrivateInputUrls: options.allowPrivateInputUrls ?? false,
+    };
+
+    let worker: RunWorker | null = null;
+    if (config.runWorker) {
+      worker = new RunWorker({ ds, registry, queue, blobs, box, log, metrics, sweepGraceMs: options.sweepGraceMs });
+      worker.start(options.workerConcurrency ?? 4, options.sweepEveryMs);
+      closers.push(async () => worker!.stop());
+    }
+    // Catalogs are discovered in the background: a backend that is down must not block start-up.
+    void registry.refreshAll();
+
+    const app = createApp(deps);
+    const honoListener = getRequestListener(app.fetch);
+    listener = (req, res) => {
+      if (devOidc && req.url && devOidc.matches(req.url)) return devOidc.handler(req, res);
+      void honoListener(req, res);
+    };
+
+    return { url: publicUrl, port, deps, worker, queue, devOidc, demo, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+export type { AppEnv };

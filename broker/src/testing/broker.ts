@@ -1,0 +1,135 @@
+/**
+ * A real broker for tests: fresh database, real HTTP on loopback, the dev OIDC provider, and
+ * Cloudgene simulators with fast timings. Nothing is stubbed.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCloudgeneAdapter } from '@ibroker/adapters/cloudgene/index';
+import { createCloudgeneSimulator } from '@ibroker/adapters/cloudgene/simulator/index';
+import type { Backend } from '../backends/registry';
+import { loadConfig, type BackendConfig } from '../config';
+import { createLogger } from '../logging';
+import { startBroker, type BrokerHandle } from '../server';
+import { createTestDatabase, testRedisUrl } from './db';
+
+export type Simulator = ReturnType<typeof createCloudgeneSimulator>;
+
+export interface TestBroker {
+  broker: BrokerHandle;
+  url: string;
+  sims: Record<string, Simulator>;
+  dataDir: string;
+  /** A fresh access token of a demo client (`demo-cli` by default). */
+  token(client?: 'demo-cli' | 'demo-cli-2'): Promise<string>;
+  /** Restart the broker process part (same database, same simulators): recovery tests. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const FAST_TIMING = { queue: 50, validation: 150, qc: 150, phasing: 200, imputation: 300, compression: 100, export: 100 };
+
+export interface TestBrokerOptions {
+  profiles?: { id: string; profile: 'mis2' | 'afrigen'; maxRunningJobsPerUser?: number; maxConcurrentJobs?: number }[];
+  timing?: Partial<typeof FAST_TIMING>;
+  env?: Record<string, string>;
+  sweepGraceMs?: number;
+  sweepEveryMs?: number;
+}
+
+export async function startTestBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
+  const db = await createTestDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), 'ibroker-test-'));
+  const profiles = options.profiles ?? [
+    { id: 'mis2', profile: 'mis2' as const },
+    { id: 'afrigen', profile: 'afrigen' as const },
+  ];
+  const sims: Record<string, Simulator> = {};
+  const configs: BackendConfig[] = [];
+  for (const p of profiles) {
+    const sim = createCloudgeneSimulator({
+      profile: p.profile,
+      workDir: join(dataDir, 'sim', p.id),
+      users: [{ username: 'broker', password: 'pw' }],
+      maxRunningJobsPerUser: p.maxRunningJobsPerUser ?? 2,
+      timing: { ...FAST_TIMING, ...options.timing },
+    });
+    const url = await sim.start(0, '127.0.0.1');
+    sims[p.id] = sim;
+    configs.push({
+      id: p.id,
+      kind: 'cloudgene',
+      name: `${p.profile} simulator`,
+      url,
+      token: await sim.createApiToken('broker'),
+      appId: 'imputationserver2',
+      maxConcurrentJobs: p.maxConcurrentJobs ?? 2,
+      pollIntervalMs: 200,
+      maxPollIntervalMs: 2_000,
+      retentionDays: 7,
+      demo: true,
+    });
+  }
+  const redisUrl = testRedisUrl();
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: db.url,
+    DATA_DIR: dataDir,
+    DEMO: 'true',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+    ...options.env,
+  });
+  const backends = (): Backend[] =>
+    configs.map((c) => ({ config: c, adapter: createCloudgeneAdapter({ baseUrl: c.url, token: c.token!, timeoutMs: 5_000 }) }));
+  const queueName = `runs-${db.url.split('/').pop()}`;
+  const start = () =>
+    startBroker({
+      config,
+      log: createLogger(config.logLevel),
+      backends: backends(),
+      allowPrivateInputUrls: true,
+      queueName,
+      sweepEveryMs: options.sweepEveryMs ?? 1_000,
+      sweepGraceMs: options.sweepGraceMs ?? 2_000,
+    });
+  let broker = await start();
+  await broker.deps.registry.refreshAll();
+
+  const handle: TestBroker = {
+    get broker() {
+      return broker;
+    },
+    get url() {
+      return broker.url;
+    },
+    sims,
+    dataDir,
+    async token(client = 'demo-cli') {
+      const res = await fetch(broker.devOidc!.tokenEndpoint, {
+        method: 'POST',
+        headers: {
+          Authorization: `Basic ${Buffer.from(`${client}:${client}-secret`).toString('base64')}`,
+          'Content-Type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'wes' }),
+      });
+      const json = (await res.json()) as { access_token?: string };
+      if (!json.access_token) throw new Error(`no token from dev OIDC: ${JSON.stringify(json)}`);
+      return json.access_token;
+    },
+    async restart() {
+      await broker.close();
+      broker = await start();
+      await broker.deps.registry.refreshAll();
+    },
+    async close() {
+      await broker.close();
+      await Promise.all(Object.values(sims).map((s) => s.close()));
+      await db.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return handle;
+}

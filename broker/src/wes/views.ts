@@ -1,0 +1,84 @@
+/**
+ * Stored runs as GA4GH WES 1.1 shapes. Times are ISO 8601 UTC without milliseconds, as the
+ * spec's "%Y-%m-%dT%H:%M:%SZ" says.
+ */
+import type { Log, RunLog, RunRequest, RunStatus, RunSummary, TaskLog } from '@ibroker/api-spec/index';
+import type { Run, RunFile, StoredTask } from '../db/entities';
+
+export function wesTime(d: Date | string | null | undefined): string | undefined {
+  if (!d) return undefined;
+  const date = typeof d === 'string' ? new Date(d) : d;
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export interface Urls {
+  /** Public base URL of the broker, no trailing slash. */
+  base: string;
+}
+
+export const wesBase = (u: Urls) => `${u.base}/ga4gh/wes/v1`;
+export const outputUrl = (u: Urls, runId: string, fileId: string) => `${u.base}/api/v1/runs/${runId}/outputs/${fileId}`;
+
+export function runStatus(run: Run): RunStatus {
+  return { run_id: run.id, state: run.state };
+}
+
+export function runSummary(run: Run): RunSummary {
+  const s: RunSummary = { run_id: run.id, state: run.state, tags: run.tags };
+  const start = wesTime(run.startTime ?? run.submittedAt);
+  const end = wesTime(run.endTime);
+  if (start) s.start_time = start;
+  if (end) s.end_time = end;
+  return s;
+}
+
+function compact<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+export function taskLog(task: StoredTask, index: number): TaskLog {
+  return compact({
+    id: task.id,
+    name: task.name,
+    start_time: wesTime(task.startTime),
+    end_time: wesTime(task.endTime),
+    exit_code: task.state === 'COMPLETE' ? 0 : task.state === 'EXECUTOR_ERROR' ? 1 : undefined,
+    system_logs: task.messages.map((m) => `${m.time ? `${wesTime(m.time)} ` : ''}[${m.level}] ${m.text}`),
+    cmd: [`step ${index + 1}: ${task.name}`],
+  });
+}
+
+export function outputsOf(u: Urls, run: Run, outputs: RunFile[]): Record<string, unknown> {
+  if (!outputs.length) return {};
+  return {
+    files: outputs.map((f) => ({
+      name: f.name,
+      size: f.size,
+      sha256: f.sha256,
+      md5: f.md5,
+      mime_type: f.mimeType,
+      url: outputUrl(u, run.id, f.id),
+    })),
+  };
+}
+
+export function runLog(u: Urls, run: Run, outputs: RunFile[]): RunLog {
+  const runLogEntry: Log = compact({
+    name: 'imputation',
+    cmd: [`imputationserver2 refpanel=${run.params.refpanel} population=${run.params.population} build=${run.params.build}`],
+    start_time: wesTime(run.startTime ?? run.submittedAt),
+    end_time: wesTime(run.endTime),
+    exit_code: run.state === 'COMPLETE' ? 0 : run.state === 'EXECUTOR_ERROR' || run.state === 'SYSTEM_ERROR' ? 1 : undefined,
+    system_logs: [...run.systemLogs, ...run.errors.map((e) => `error: ${e}`)],
+  });
+  return {
+    run_id: run.id,
+    request: run.request as RunRequest,
+    state: run.state,
+    run_log: runLogEntry,
+    task_logs_url: `${wesBase(u)}/runs/${run.id}/tasks`,
+    // Deprecated in 1.1 but still read by older clients; the list is short (4 steps).
+    task_logs: run.tasks.map(taskLog),
+    outputs: outputsOf(u, run, outputs),
+  };
+}
