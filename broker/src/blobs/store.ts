@@ -96,7 +96,8 @@ export class FsBlobStore {
       await pipeline(source, digest, createWriteStream(tmpPath, { flags: 'wx' }));
       await rename(tmpPath, finalPath);
     } catch (err) {
-      for (const t of tees) t.destroy(err as Error);
+      // Stop the consumers; they settle on their own (an error here would be unhandled).
+      for (const t of tees) t.destroy();
       await rm(tmpPath, { force: true });
       throw err;
     }

@@ -74,6 +74,9 @@ async function parseMultipart(deps: AppDeps, request: Request): Promise<ParsedBo
   try {
     bb = busboy({
       headers: { 'content-type': contentType },
+      // Keep the name as sent so '../x' or '/abs/x' is refused rather than silently trimmed.
+      preservePath: true,
+      defParamCharset: 'utf8',
       limits: { fieldSize: 1024 * 1024, fields: 50, files: 500, parts: 600, headerPairs: 100 },
     });
   } catch (e) {
@@ -106,6 +109,8 @@ async function parseMultipart(deps: AppDeps, request: Request): Promise<ParsedBo
   });
 
   bb.on('file', (name, stream, info) => {
+    // A cut-off body errors every open part; the parse error itself is reported once, below.
+    stream.on('error', () => undefined);
     if (name !== 'workflow_attachment') {
       stream.resume();
       problems.push(badRequest(`Files must be sent as 'workflow_attachment' parts, not '${printable(name)}'.`));
@@ -230,7 +235,7 @@ function checkWorkflow(deps: AppDeps, fields: Map<TextField, string>): Omit<RunR
 async function selectInputs(deps: AppDeps, raw: unknown, attachments: StagedInput[]): Promise<StagedInput[]> {
   if (raw === undefined || raw === null) {
     if (!attachments.length) throw badRequest('No input files: attach VCFs as workflow_attachment parts or list https URLs in workflow_params.files.');
-    return attachments;
+    return checkInputNames([...attachments]);
   }
   const names = typeof raw === 'string' ? [raw] : raw;
   if (!Array.isArray(names) || names.some((n) => typeof n !== 'string') || names.length === 0) {
@@ -256,10 +261,14 @@ async function selectInputs(deps: AppDeps, raw: unknown, attachments: StagedInpu
       `workflow_params.files names '${printable(name)}', which is not among the attachments (${attachments.map((a) => a.name).join(', ') || 'none'}).`,
     );
   }
-  const names2 = new Set<string>();
+  return checkInputNames(chosen);
+}
+
+function checkInputNames(chosen: StagedInput[]): StagedInput[] {
+  const seen = new Set<string>();
   for (const c of chosen) {
-    if (names2.has(c.name)) throw badRequest(`Input '${c.name}' is listed twice.`);
-    names2.add(c.name);
+    if (seen.has(c.name)) throw badRequest(`Input '${c.name}' is listed twice.`);
+    seen.add(c.name);
     if (!c.name.endsWith('.vcf.gz')) {
       throw badRequest(`Input '${c.name}' must be a bgzipped VCF whose name ends in '.vcf.gz' (Cloudgene only reads *.vcf.gz).`);
     }
