@@ -28,6 +28,12 @@ import type { Metrics } from '../metrics';
 import type { RunQueue, WakeJob } from './queue';
 
 const LEASE_MS = 60_000;
+
+/** TypeORM's postgres driver answers UPDATE ... RETURNING with `[rows, rowCount]`, SELECT with `rows`. */
+function returned<T>(res: unknown): T[] {
+  const r = res as unknown[];
+  return (Array.isArray(r[0]) ? r[0] : r) as T[];
+}
 const HEARTBEAT_MS = 20_000;
 const TERMINAL_SQL = [...TERMINAL_STATES];
 
@@ -99,7 +105,7 @@ export class RunWorker {
 
   /** Re-wakes runs whose wake-up is overdue or whose lease holder died. Returns their ids. */
   async sweep(graceMs = this.o.sweepGraceMs ?? 60_000): Promise<string[]> {
-    const rows: { id: string; wake_token: string }[] = await this.o.ds.query(
+    const rows = returned<{ id: string; wake_token: string }>(await this.o.ds.query(
       `WITH s AS (
          SELECT id FROM runs
           WHERE state <> ALL($1::text[])
@@ -112,7 +118,7 @@ export class RunWorker {
          FROM s WHERE r.id = s.id
        RETURNING r.id, r.wake_token`,
       [TERMINAL_SQL, graceMs],
-    );
+    ));
     for (const r of rows) await this.o.queue.wake({ runId: r.id, token: r.wake_token }, 0);
     if (rows.length) this.o.log.info({ runs: rows.length }, 'sweeper re-woke orphaned runs');
     return rows.map((r) => r.id);
@@ -150,8 +156,7 @@ export class RunWorker {
         RETURNING id`,
       [job.runId, job.token, this.id, LEASE_MS],
     );
-    const rows = (Array.isArray(res[0]) ? res[0] : res) as { id: string }[];
-    if (!rows.length) return null;
+    if (!returned<{ id: string }>(res).length) return null;
     return this.runs.findOneBy({ id: job.runId });
   }
 
@@ -173,8 +178,7 @@ export class RunWorker {
        RETURNING (old.wake_token = $3) AS same`,
       [runId, token, heldToken, Math.round(next.delayMs)],
     );
-    const rows = (Array.isArray(res[0]) ? res[0] : res) as { same: boolean }[];
-    const same = rows[0]?.same ?? true;
+    const same = returned<{ same: boolean }>(res)[0]?.same ?? true;
     await this.o.queue.wake({ runId, token }, same ? next.delayMs : 0);
   }
 
@@ -246,8 +250,7 @@ export class RunWorker {
           WHERE id = $1 AND cancel_requested = false AND submit_intent_at IS NULL RETURNING id`,
         [run.id],
       );
-      const rows = (Array.isArray(res[0]) ? res[0] : res) as unknown[];
-      return rows.length === 1;
+      return returned(res).length === 1;
     });
   }
 

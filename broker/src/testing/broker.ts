@@ -24,6 +24,8 @@ export interface TestBroker {
   token(client?: 'demo-cli' | 'demo-cli-2'): Promise<string>;
   /** Restart the broker process part (same database, same simulators): recovery tests. */
   restart(): Promise<void>;
+  /** Restart with some environment changed (e.g. the worker switched on). */
+  restartWith(env: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,7 +73,7 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
     });
   }
   const redisUrl = testRedisUrl();
-  const config = loadConfig({
+  const baseEnv = {
     PORT: '0',
     HOST: '127.0.0.1',
     DATABASE_URL: db.url,
@@ -80,7 +82,9 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     ...options.env,
-  });
+  };
+  let config = loadConfig(baseEnv);
+  let extraEnv: Record<string, string> = {};
   const backends = (): Backend[] =>
     configs.map((c) => ({ config: c, adapter: createCloudgeneAdapter({ baseUrl: c.url, token: c.token!, timeoutMs: 5_000 }) }));
   const queueName = `runs-${db.url.split('/').pop()}`;
@@ -120,9 +124,16 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
       return json.access_token;
     },
     async restart() {
+      // Same port, so the same issuer URL: owners (issuer + subject) survive the restart.
+      const port = String(broker.port);
       await broker.close();
+      config = loadConfig({ ...baseEnv, ...extraEnv, PORT: port, PUBLIC_URL: `http://127.0.0.1:${port}` });
       broker = await start();
       await broker.deps.registry.refreshAll();
+    },
+    async restartWith(env) {
+      extraEnv = { ...extraEnv, ...env };
+      await handle.restart();
     },
     async close() {
       await broker.close();
