@@ -4,7 +4,6 @@
  * parent), DEMO=true, PORT=0. Prints one JSON line: {url, pid, databaseUrl, tokenEndpoint}.
  * SIGTERM stops the broker (and its PostgreSQL) cleanly.
  */
-import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions.js';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logging';
 import { startBroker } from '../src/server';
@@ -30,7 +29,7 @@ const stop = async () => {
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
 
-const databaseUrl = (broker.deps.ds.options as PostgresConnectionOptions).url ?? null;
+const databaseUrl = (broker.deps.ds.options as { url?: string }).url ?? null;
 console.log(
   JSON.stringify({ url: broker.url, pid: process.pid, databaseUrl, tokenEndpoint: broker.devOidc?.tokenEndpoint ?? null }),
 );

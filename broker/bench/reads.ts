@@ -6,16 +6,19 @@ import pg from 'pg';
 import { ownerKey } from '../src/auth/principal';
 import { devToken, jwtClaims, startBrokerChild } from './lib/broker';
 import { runLoad, type LoadResult } from './lib/load';
-import { spawnJsonChild, stopChild, ROOT } from './lib/proc';
+import { cpuMs, spawnJsonChild, stopChild, ROOT } from './lib/proc';
 import { join } from 'node:path';
+
+/** A load result plus the server process's own CPU time per request (contention-independent). */
+export type Measured = LoadResult & { serverCpuMsPerRequest: number | null };
 
 export interface ReadsResult {
   runs: { owner: number; others: number; insertS: number };
   concurrency: number;
   durationS: number;
-  baseline: LoadResult;
-  getRun: LoadResult;
-  listRuns: LoadResult;
+  baseline: Measured;
+  getRun: Measured;
+  listRuns: Measured;
   ratios: {
     getRun: { rps: number; p50: number; p99: number };
     listRuns: { rps: number; p50: number; p99: number };
@@ -105,17 +108,20 @@ export async function benchReads(log: (s: string) => void): Promise<ReadsResult>
 
     const auth = { Authorization: `Bearer ${token}` };
     const wes = `${info.url}/ga4gh/wes/v1`;
-    const phase = async (name: string, url: string | ((i: number) => string), headers: Record<string, string>) => {
+    const phase = async (name: string, pid: number, url: string | ((i: number) => string), headers: Record<string, string>): Promise<Measured> => {
       await runLoad({ url, headers, concurrency, durationMs: warmupMs, maxRequests });
+      const cpu0 = cpuMs(pid);
       const r = await runLoad({ url, headers, concurrency, durationMs, maxRequests });
-      log(`  ${name.padEnd(28)} ${String(r.rps).padStart(6)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  errors ${r.errors}${r.firstError ? ` (${r.firstError})` : ''}`);
-      return r;
+      const cpu1 = cpuMs(pid);
+      const perReq = cpu0 !== null && cpu1 !== null && r.requests ? Math.round(((cpu1 - cpu0) / r.requests) * 1000) / 1000 : null;
+      log(`  ${name.padEnd(28)} ${String(r.rps).padStart(6)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  server CPU ${perReq} ms/req  errors ${r.errors}${r.firstError ? ` (${r.firstError})` : ''}`);
+      return { ...r, serverCpuMsPerRequest: perReq };
     };
-    const baseline = await phase('baseline (bare Hono)', `${baselineChild.info.url}/ga4gh/wes/v1/runs/x`, {});
-    const getRun = await phase('GET /runs/{id}', (i) => `${wes}/runs/${ids[i % ids.length]}`, auth);
-    const listRuns = await phase('GET /runs?page_size=100', `${wes}/runs?page_size=100`, auth);
+    const baseline = await phase('baseline (bare Hono)', baselineChild.info.pid, `${baselineChild.info.url}/ga4gh/wes/v1/runs/x`, {});
+    const getRun = await phase('GET /runs/{id}', info.pid, (i) => `${wes}/runs/${ids[i % ids.length]}`, auth);
+    const listRuns = await phase('GET /runs?page_size=100', info.pid, `${wes}/runs?page_size=100`, auth);
     const r2 = (x: number) => Math.round(x * 100) / 100;
-    const ratio = (r: LoadResult) => ({
+    const ratio = (r: Measured) => ({
       rps: r2(r.rps / baseline.rps),
       p50: r2(r.p50Ms / baseline.p50Ms),
       p99: r2(r.p99Ms / baseline.p99Ms),

