@@ -61,7 +61,7 @@ export interface paths {
         };
         /**
          * GetRunLog
-         * @description Everything about one run: the request as submitted, its state, the run log, the link to its paginated task list (`task_logs_url`) and, once it is `COMPLETE` and the results are home, its `outputs` (DRS URIs of the result files). `stdout`/`stderr` URLs work with the same bearer token.
+         * @description Everything about one run: the request as submitted, its state, the run log, the link to its paginated task list (`task_logs_url`) and, once it is `COMPLETE` and the results are home, its `outputs`: `{"files": [{name, size, sha256, md5, mime_type, url}]}`, each `url` streaming the file to the run's owner with the same bearer token.
          */
         get: operations["GetRunLog"];
         put?: never;
@@ -279,7 +279,7 @@ export interface components {
              * @description Deprecated in WES 1.1 (removed in 2.0.0); use `task_logs_url`.
              */
             task_logs?: (components["schemas"]["Log"] | components["schemas"]["TaskLog"])[] | null;
-            /** @description The result files of the run, by file name, as DRS URIs served by this broker. */
+            /** @description The result files of the run once they are home: `files`, a list of `{name, size, sha256, md5, mime_type, url}`. */
             outputs?: Record<string, unknown>;
         };
         /**
@@ -868,15 +868,21 @@ export interface operations {
                      *         "name": "imputation",
                      *         "start_time": "2025-06-02T09:14:03Z",
                      *         "end_time": "2025-06-02T10:02:41Z",
-                     *         "stdout": "http://localhost:8080/ga4gh/wes/v1/runs/3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90/stdout",
-                     *         "stderr": "http://localhost:8080/ga4gh/wes/v1/runs/3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90/stderr",
                      *         "exit_code": 0,
                      *         "system_logs": []
                      *       },
                      *       "task_logs_url": "http://localhost:8080/ga4gh/wes/v1/runs/3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90/tasks",
                      *       "outputs": {
-                     *         "chr_20.zip": "drs://localhost:8080/5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b",
-                     *         "qcreport.html": "drs://localhost:8080/7c1d2e3f-4a5b-4c6d-9e8f-0a1b2c3d4e5f"
+                     *         "files": [
+                     *           {
+                     *             "name": "chr_20.zip",
+                     *             "size": 85932117,
+                     *             "sha256": "9f0e3c6c2d1b4a5e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e",
+                     *             "md5": "4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e",
+                     *             "mime_type": "application/zip",
+                     *             "url": "http://localhost:8080/api/v1/runs/3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90/outputs/5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b"
+                     *           }
+                     *         ]
                      *       }
                      *     }
                      */

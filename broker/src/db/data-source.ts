@@ -12,7 +12,7 @@ export async function openDatabase(url: string, options: { poolSize?: number } =
     migrationsRun: false,
     synchronize: false,
     logging: false,
-    extra: { max: options.poolSize ?? 10 },
+    extra: { max: options.poolSize ?? 20 },
   });
   await ds.initialize();
   await ds.runMigrations({ transaction: 'each' });

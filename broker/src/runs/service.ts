@@ -8,7 +8,7 @@ import { TERMINAL_STATES, type ImputationParams, type WesState } from '@ibroker/
 import { RunEntity, RunFileEntity, runPatch, type Run, type RunFile, type RunRequestRecord } from '../db/entities';
 import type { SecretBox } from '../crypto/box';
 import { generateResultPassword } from '../crypto/box';
-import { ApiError, badRequest, notFound } from '../http/errors';
+import { badRequest, notFound } from '../http/errors';
 import type { RunQueue } from './queue';
 
 export interface Owner {
@@ -131,9 +131,11 @@ export class RunService {
     return run;
   }
 
+  /** Only what a RunSummary needs: the heavy jsonb columns stay in the database. */
   async list(ownerKey: string, pageSize: number, pageToken: string | undefined): Promise<RunPage> {
     const qb = this.runs
       .createQueryBuilder('r')
+      .select(['r.id', 'r.seq', 'r.state', 'r.tags', 'r.startTime', 'r.submittedAt', 'r.endTime'])
       .where('r.owner_key = :ownerKey', { ownerKey })
       .orderBy('r.seq', 'DESC')
       .take(pageSize + 1);
@@ -158,10 +160,8 @@ export class RunService {
    */
   async cancel(id: string, ownerKey: string): Promise<Run> {
     const run = await this.getOwned(id, ownerKey);
-    if (TERMINAL_STATES.has(run.state)) {
-      throw new ApiError(400, `Run ${id} is already ${run.state} and cannot be canceled.`);
-    }
-    if (run.cancelRequested) return run;
+    // Idempotent, as WES declares no error for it: a finished run is left as it is.
+    if (TERMINAL_STATES.has(run.state) || run.cancelRequested) return run;
     const token = randomUUID();
     const state: WesState = run.submitIntentAt ? 'CANCELING' : 'CANCELED';
     const result = await this.runs

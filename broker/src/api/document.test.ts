@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { BROKER_SPEC_PATH, brokerOpenApiDocument } from './document';
+
+describe('api-spec/broker.yaml', () => {
+  it('is what the zod routes produce (run `npm run gen` after changing a route)', () => {
+    const committed = parse(readFileSync(BROKER_SPEC_PATH, 'utf8')) as unknown;
+    expect(committed).toEqual(JSON.parse(JSON.stringify(brokerOpenApiDocument())));
+  });
+
+  it('documents every broker route with bearer security and the GA4GH error shape', () => {
+    const doc = brokerOpenApiDocument() as unknown as {
+      paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown> }>>;
+      components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+    };
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/api/v1/backends',
+      '/api/v1/panels',
+      '/api/v1/runs/{run_id}/outputs/{file_id}',
+      '/api/v1/runs/{run_id}/result-password',
+    ]);
+    for (const ops of Object.values(doc.paths)) {
+      for (const op of Object.values(ops)) {
+        expect(op.security).toEqual([{ bearerAuth: [] }]);
+        expect(op.responses['401']).toBeDefined();
+      }
+    }
+    expect(doc.components.schemas.ErrorResponse).toBeDefined();
+    expect(doc.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  });
+});
