@@ -37,6 +37,8 @@ export interface StartOptions {
   workerConcurrency?: number;
   sweepEveryMs?: number;
   sweepGraceMs?: number;
+  /** How often catalogs (and so health) are refreshed from every backend. */
+  catalogRefreshMs?: number;
 }
 
 export interface BrokerHandle {
@@ -148,6 +150,8 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
     }
     // Catalogs are discovered in the background: a backend that is down must not block start-up.
     void registry.refreshAll();
+    const stopRefreshing = registry.startRefreshing(options.catalogRefreshMs ?? 5 * 60_000);
+    closers.push(async () => stopRefreshing());
 
     const app = createApp(deps);
     const honoListener = getRequestListener(app.fetch);

@@ -27,7 +27,6 @@ export interface BackendView {
 
 /** Failures in a row before a backend counts as unhealthy: one blip is not an outage. */
 const UNHEALTHY_AFTER = 2;
-const CATALOG_MAX_AGE_MS = 10 * 60_000;
 
 export class BackendRegistry {
   private readonly byId = new Map<string, Backend>();
@@ -71,20 +70,18 @@ export class BackendRegistry {
     );
   }
 
-  /** The catalog from memory, else from the database, refreshed from the backend when stale. */
-  async catalog(id: string, maxAgeMs = CATALOG_MAX_AGE_MS): Promise<Catalog | null> {
+  /**
+   * The last known catalog (memory, else the database). Never calls the backend: requests must
+   * not wait on a service that may be down. `refreshAll` keeps it fresh in the background.
+   */
+  async catalog(id: string): Promise<Catalog | null> {
     const cached = this.catalogs.get(id);
-    if (cached && Date.now() - cached.at < maxAgeMs) return cached.catalog;
-    const fresh = await this.refreshCatalog(id);
-    if (fresh) return fresh;
     if (cached) return cached.catalog;
     const stored = await this.state(id);
-    if (stored.catalog) {
-      const catalog = stored.catalog as Catalog;
-      this.catalogs.set(id, { catalog, at: stored.catalogAt?.getTime() ?? 0 });
-      return catalog;
-    }
-    return null;
+    if (!stored.catalog) return null;
+    const catalog = stored.catalog as Catalog;
+    this.catalogs.set(id, { catalog, at: stored.catalogAt?.getTime() ?? 0 });
+    return catalog;
   }
 
   async refreshCatalog(id: string): Promise<Catalog | null> {
@@ -105,6 +102,15 @@ export class BackendRegistry {
 
   async refreshAll(): Promise<void> {
     await Promise.all(this.ids().map((id) => this.refreshCatalog(id)));
+  }
+
+  /** Rediscovers every catalog (which also records health) on an interval, in the background. */
+  startRefreshing(everyMs: number): () => void {
+    const timer = setInterval(() => {
+      void this.refreshAll().catch((err) => this.log.warn({ err }, 'catalog refresh failed'));
+    }, everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   async probe(id: string): Promise<void> {
