@@ -3,17 +3,29 @@
  * with zod once at start-up. Every mistake is reported with the setting's name and what would
  * be valid, and the process refuses to start, rather than failing later on a run.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
-const backendSchema = z.object({
+/** Only http(s): `z.url()` alone also accepts `ftp:`, `mailto:` or `javascript:`. */
+const httpUrl = (what: string, example: string) =>
+  z.url({ protocol: /^https?$/, error: `${what} must be an absolute http(s) URL such as ${example}` });
+
+/** Unknown keys are refused (a typo such as `tokenenv` must not be dropped silently). */
+const unknownKeys =
+  (valid: readonly string[]) =>
+  (issue: { code?: string; keys?: string[] }): string | undefined =>
+    issue.code === 'unrecognized_keys'
+      ? `unknown setting ${(issue.keys ?? []).map((k) => `"${k}"`).join(', ')} (valid: ${valid.join(', ')})`
+      : undefined;
+
+const backendShape = {
   id: z
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'backend id must be lower-case letters, digits and dashes (e.g. "mis2")'),
   kind: z.enum(['cloudgene']),
   name: z.string().min(1),
-  url: z.url({ message: 'backend url must be an absolute http(s) URL such as https://imputationserver.sph.umich.edu' }),
+  url: httpUrl('backend url', 'https://imputationserver.sph.umich.edu'),
   /** API token. Prefer `tokenFile` or `tokenEnv` so the secret is not in the config file. */
   token: z.string().min(1).optional(),
   tokenEnv: z.string().min(1).optional(),
@@ -28,26 +40,40 @@ const backendSchema = z.object({
   retentionDays: z.number().int().min(1).default(7),
   location: z.string().optional(),
   demo: z.boolean().default(false),
-});
+};
+const backendSchema = z.strictObject(backendShape, { error: unknownKeys(Object.keys(backendShape)) });
 
 export type BackendConfig = z.infer<typeof backendSchema>;
 
-const fileSchema = z
-  .object({
-    publicUrl: z.url().optional(),
-    backends: z.array(backendSchema).optional(),
-    oidc: z
-      .object({
-        issuers: z.array(z.object({ issuer: z.url(), audience: z.string().optional(), jwksUri: z.url().optional() })),
-      })
-      .optional(),
-  })
-  .strict();
+const issuerShape = {
+  issuer: httpUrl('issuer', 'https://login.elixir-czech.org/oidc/'),
+  audience: z.string().optional(),
+  jwksUri: httpUrl('jwksUri', 'https://login.example.org/jwks').optional(),
+};
+const fileShape = {
+  publicUrl: httpUrl('publicUrl', 'https://imputation.example.org').optional(),
+  backends: z.array(backendSchema).optional(),
+  oidc: z
+    .strictObject(
+      { issuers: z.array(z.strictObject(issuerShape, { error: unknownKeys(Object.keys(issuerShape)) })) },
+      { error: unknownKeys(['issuers']) },
+    )
+    .optional(),
+};
+const fileSchema = z.strictObject(fileShape, { error: unknownKeys(Object.keys(fileShape)) });
+
+const flag = (name: string) =>
+  z.enum(['true', 'false', '1', '0'], { error: `${name} must be one of true, false, 1, 0` });
 
 const envSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PORT: z.coerce
+    .number({ error: 'PORT must be a whole number from 0 to 65535' })
+    .int('PORT must be a whole number from 0 to 65535')
+    .min(0, 'PORT must be a whole number from 0 to 65535')
+    .max(65535, 'PORT must be a whole number from 0 to 65535')
+    .default(8080),
   HOST: z.string().default('0.0.0.0'),
-  PUBLIC_URL: z.url().optional(),
+  PUBLIC_URL: httpUrl('PUBLIC_URL', 'https://imputation.example.org').optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL')
@@ -56,18 +82,26 @@ const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// or rediss:// URL')
     .optional(),
-  OIDC_ISSUER: z.url().optional(),
+  OIDC_ISSUER: httpUrl('OIDC_ISSUER', 'https://login.elixir-czech.org/oidc/').optional(),
   OIDC_AUDIENCE: z.string().optional(),
   DATA_DIR: z.string().default('.data'),
   CONFIG_FILE: z.string().optional(),
   /** 32-byte key (base64 or hex) that encrypts result passwords; generated into DATA_DIR when absent. */
   SECRET_KEY: z.string().optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
   /** Largest accepted POST /runs body, bytes (default 20 GB). */
-  MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).default(20 * 1024 ** 3),
+  MAX_UPLOAD_BYTES: z.coerce
+    .number({ error: 'MAX_UPLOAD_BYTES must be a whole number of bytes, at least 1' })
+    .int('MAX_UPLOAD_BYTES must be a whole number of bytes, at least 1')
+    .min(1, 'MAX_UPLOAD_BYTES must be a whole number of bytes, at least 1')
+    .default(20 * 1024 ** 3),
   /** Start the demo federation (simulators + dev OIDC). Defaults to on when nothing external is configured. */
-  DEMO: z.enum(['true', 'false', '1', '0']).optional(),
-  WORKER: z.enum(['true', 'false', '1', '0']).default('true'),
+  DEMO: flag('DEMO').optional(),
+  WORKER: flag('WORKER').default('true'),
 });
 
 export interface OidcIssuerConfig {
@@ -111,17 +145,27 @@ function problemsOf(error: z.ZodError, prefix: string): string[] {
 const truthy = (v: string | undefined) => v === 'true' || v === '1';
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsedEnv = envSchema.safeParse(env);
+  // An empty variable (`PORT=` in an env file, `${VAR:-}` in compose) means unset, not "" (PORT=0).
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsedEnv = envSchema.safeParse(given);
   if (!parsedEnv.success) throw new ConfigError(problemsOf(parsedEnv.error, ''));
   const e = parsedEnv.data;
 
   let file: z.infer<typeof fileSchema> = {};
   if (e.CONFIG_FILE) {
+    let text: string;
+    try {
+      text = readFileSync(e.CONFIG_FILE, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'the file does not exist' : `the file cannot be read (${code ?? (err as Error).message})`;
+      throw new ConfigError([`CONFIG_FILE ${e.CONFIG_FILE}: ${why}; give the path of a readable YAML file`]);
+    }
     let raw: unknown;
     try {
-      raw = parseYaml(readFileSync(e.CONFIG_FILE, 'utf8'));
+      raw = parseYaml(text);
     } catch (err) {
-      throw new ConfigError([`CONFIG_FILE ${e.CONFIG_FILE}: ${(err as Error).message}`]);
+      throw new ConfigError([`CONFIG_FILE ${e.CONFIG_FILE}: not valid YAML: ${(err as Error).message}`]);
     }
     const parsedFile = fileSchema.safeParse(raw ?? {});
     if (!parsedFile.success) throw new ConfigError(problemsOf(parsedFile.error, `CONFIG_FILE ${e.CONFIG_FILE}: `));
@@ -139,6 +183,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push(`backends.${b.id}: give exactly one of token, tokenEnv or tokenFile (the service's API token)`);
     }
     if (b.tokenEnv && !env[b.tokenEnv]) problems.push(`backends.${b.id}: environment variable ${b.tokenEnv} is not set`);
+    if (b.tokenFile) {
+      try {
+        accessSync(b.tokenFile, constants.R_OK);
+        if (!readFileSync(b.tokenFile, 'utf8').trim()) problems.push(`backends.${b.id}: tokenFile ${b.tokenFile} is empty`);
+      } catch {
+        problems.push(`backends.${b.id}: tokenFile ${b.tokenFile} does not exist or cannot be read`);
+      }
+    }
   }
 
   const issuers: OidcIssuerConfig[] = [...(file.oidc?.issuers ?? [])];

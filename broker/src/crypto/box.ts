@@ -33,7 +33,9 @@ export function createSecretBox(key: Buffer): SecretBox {
       const [v, kid, iv, tag, ct] = sealed.split('.');
       if (v !== 'v1' || !iv || !tag || ct === undefined) throw new Error('not a sealed secret');
       if (kid !== keyId) throw new Error(`secret was sealed with key ${kid}, not the current key ${keyId}`);
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      // Without authTagLength Node accepts a truncated tag (4, 8, 12... bytes), so a cut-down tag
+      // would still authenticate and forging gets far cheaper: insist on the full 16 bytes.
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
     },

@@ -3,7 +3,7 @@
  * inspector fed in the same pass, and https inputs fetched the same way.
  */
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createVcfInspector, VcfFormatError, type VcfSummary } from '@ibroker/adapters/vcf/inspect';
@@ -45,15 +45,20 @@ export async function stageStream(blobs: FsBlobStore, name: string, body: Readab
   return { name, blob, summary: inspector.result };
 }
 
-function isPrivateAddress(ip: string): boolean {
-  if (isIP(ip) === 6) {
-    const v = ip.toLowerCase();
-    if (v === '::1' || v === '::' || v.startsWith('fc') || v.startsWith('fd') || v.startsWith('fe80')) return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(v);
-    return mapped ? isPrivateAddress(mapped[1]!) : false;
-  }
-  const [a = 0, b = 0] = ip.split('.').map(Number);
-  return a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+/** Addresses an input URL may never reach (SSRF): loopback, private, link-local, metadata. */
+const PRIVATE = new BlockList();
+for (const [net, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 3]] as const) {
+  PRIVATE.addSubnet(net, prefix, 'ipv4');
+}
+// BlockList checks IPv4-mapped IPv6 (any spelling, e.g. ::ffff:c0a8:1) against the IPv4 rules.
+for (const [net, prefix] of [['::', 127], ['64:ff9b::', 96], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) {
+  PRIVATE.addSubnet(net, prefix, 'ipv6');
+}
+
+export function isPrivateAddress(ip: string): boolean {
+  const family = isIP(ip);
+  if (family === 0) return true;
+  return PRIVATE.check(ip, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** Fetches an https input. Private and loopback targets are refused unless allowed (SSRF). */

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCloudgeneAdapter } from '@ibroker/adapters/cloudgene/index';
 import { createCloudgeneSimulator } from '@ibroker/adapters/cloudgene/simulator/index';
+import type { DestinationStream } from 'pino';
 import type { Backend } from '../backends/registry';
 import { loadConfig, type BackendConfig } from '../config';
 import { createLogger } from '../logging';
@@ -37,6 +38,8 @@ export interface TestBrokerOptions {
   env?: Record<string, string>;
   sweepGraceMs?: number;
   sweepEveryMs?: number;
+  /** Where the broker's JSON log lines go (tests reading the logs); stdout by default. */
+  logDestination?: DestinationStream;
 }
 
 export async function startTestBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
@@ -91,7 +94,7 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
   const start = () =>
     startBroker({
       config,
-      log: createLogger(config.logLevel),
+      log: createLogger(config.logLevel, options.logDestination),
       backends: backends(),
       allowPrivateInputUrls: true,
       queueName,

@@ -3,6 +3,9 @@
  * Cloudgene simulator, follows it, brings the results home and serves them.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunListResponse, RunLog, RunStatus, ServiceInfo, TaskListResponse, TaskLog } from '@ibroker/api-spec/index';
@@ -109,6 +112,33 @@ describe('GA4GH WES 1.1 through Cloudgene', () => {
     const log = await waitForState(tb.url, token, run_id, terminal);
     expect(log.state).toBe('COMPLETE');
     expect(log.run_log?.system_logs?.join(' ')).toContain('Routed to afrigen');
+  });
+
+  it('fetches inputs named by URL in workflow_params.files, and refuses URLs it cannot use', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/cohort/chr20.vcf.gz') return createReadStream(hg19[0]!).pipe(res);
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const res = await submit(tb.url, token, { params: { refpanel: 'hapmap-2', population: 'eur', mode: 'qc_only', files: [`${base}/cohort/chr20.vcf.gz`] } });
+      expect(res.status).toBe(200);
+      const { run_id } = (await res.json()) as { run_id: string };
+      const inputs = await tb.broker.deps.runs.inputs(run_id);
+      const expected = createHash('sha256').update(await (await fetch(`${base}/cohort/chr20.vcf.gz`)).arrayBuffer().then((b) => Buffer.from(b))).digest('hex');
+      expect(inputs.map((i) => [i.name, i.sha256])).toEqual([['chr20.vcf.gz', expected]]);
+      expect((await waitForState(tb.url, token, run_id, terminal)).state).toBe('COMPLETE');
+
+      const missing = await submit(tb.url, token, { params: { refpanel: 'hapmap-2', population: 'eur', files: [`${base}/cohort/nope.vcf.gz`] } });
+      expect(missing.status).toBe(400);
+      expect(((await missing.json()) as { msg: string }).msg).toContain('answered HTTP 404');
+      const ftp = await submit(tb.url, token, { params: { refpanel: 'hapmap-2', population: 'eur', files: ['ftp://example.org/chr20.vcf.gz'] } });
+      expect(ftp.status).toBe(400);
+      expect(((await ftp.json()) as { msg: string }).msg).toContain('must use https');
+    } finally {
+      server.close();
+    }
   });
 
   it('serves a byte range of an output', async () => {
