@@ -9,16 +9,14 @@
  * - `mis2-slow` spends minutes in imputation, so a run sent there (workflow_params
  *   `backend: "mis2-slow"`) stays RUNNING long enough to be read and canceled.
  */
-import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { createCloudgeneAdapter } from '@ibroker/adapters/cloudgene/index';
 import { createCloudgeneSimulator } from '@ibroker/adapters/cloudgene/simulator/index';
 import type { Backend } from '@ibroker/broker/backends/registry';
 import { loadConfig, type BackendConfig } from '@ibroker/broker/config';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '@ibroker/broker/db/embedded';
+import { createDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '@ibroker/broker/db/embedded';
 import { createLogger } from '@ibroker/broker/logging';
 import { startBroker, type BrokerHandle } from '@ibroker/broker/server';
 
@@ -49,37 +47,6 @@ export interface LaunchOptions {
   adminUrl?: string;
   /** Broker log level (default `silent`; `CONFORMANCE_LOG_LEVEL` overrides). */
   logLevel?: string;
-}
-
-interface Database {
-  url: string;
-  drop(): Promise<void>;
-}
-
-/** Creates an empty database in the server behind `adminUrl`. */
-export async function createDatabase(adminUrl: string): Promise<Database> {
-  const name = `conf_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
 }
 
 /** Starts an embedded PostgreSQL in a temporary directory; `stop` also removes the directory. */
@@ -115,7 +82,7 @@ export async function startConformanceBroker(options: LaunchOptions = {}): Promi
       cleanups.push(embedded.stop);
       adminUrl = embedded.adminUrl;
     }
-    const db = await createDatabase(adminUrl);
+    const db = await createDatabase(adminUrl, 'conf');
     cleanups.push(db.drop);
 
     const dataDir = mkdtempSync(join(tmpdir(), 'ibroker-conformance-'));

@@ -66,7 +66,7 @@ const LENGTHS: Record<Build, Record<string, number>> = {
 const BASES = ['A', 'C', 'G', 'T'] as const;
 
 /** mulberry32: tiny, fast, and good enough for fake genotypes; deterministic across platforms. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

