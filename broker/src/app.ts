@@ -61,7 +61,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const ms = performance.now() - started;
     const route = c.req.routePath || 'unmatched';
     deps.metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, ms / 1000);
-    if (route !== '/healthz' && route !== '/metrics') {
+    if (route !== '/healthz' && route !== '/readyz' && route !== '/metrics') {
       deps.log.info({ requestId, method: c.req.method, path: c.req.path, route, status: c.res.status, ms: Math.round(ms) }, 'request');
     }
   });

@@ -69,12 +69,20 @@ export function mimeTypeOf(name: string): string {
   return MIME[ext] ?? 'application/octet-stream';
 }
 
-function storeTasks(tasks: RemoteTask[]): StoredTask[] {
+/**
+ * Cloudgene servers without mail print the result password in the job's last message; it must
+ * never be stored or shown in clear (the owner gets it from the result-password route).
+ */
+function redact(text: string, secret: string): string {
+  return secret ? text.split(secret).join('[redacted]') : text;
+}
+
+function storeTasks(tasks: RemoteTask[], secret: string): StoredTask[] {
   return tasks.map((t) => ({
     ...t,
     startTime: t.startTime?.toISOString() ?? null,
     endTime: t.endTime?.toISOString() ?? null,
-    messages: t.messages.map((m) => ({ level: m.level, text: m.text, time: m.time?.toISOString() ?? null })),
+    messages: t.messages.map((m) => ({ level: m.level, text: redact(m.text, secret), time: m.time?.toISOString() ?? null })),
   }));
 }
 
@@ -325,12 +333,13 @@ export class RunWorker {
     }
     await this.o.registry.recordSuccess(backend.config.id, null);
 
+    const secret = this.o.box.open(run.passwordEnc);
     const patch: Partial<Run> = {
       remoteState: job.rawState,
-      tasks: storeTasks(job.tasks),
+      tasks: storeTasks(job.tasks, secret),
       progress: job.progress,
       queuePosition: job.queuePosition,
-      errors: job.errors,
+      errors: job.errors.map((e) => redact(e, secret)),
       pollFailures: 0,
       startTime: job.startTime ?? run.startTime,
     };
@@ -360,7 +369,7 @@ export class RunWorker {
       const fetched = await this.fetchOutputs(run, backend, job.outputs);
       if (fetched !== true) return fetched;
       await this.update(run, { outputsFetched: true, endTime: job.endTime ?? new Date() });
-      const failure = job.state === 'EXECUTOR_ERROR' ? job.errors.join(' ') || 'The imputation job failed on the backend.' : undefined;
+      const failure = job.state === 'EXECUTOR_ERROR' ? patch.errors!.join(' ') || 'The imputation job failed on the backend.' : undefined;
       return this.finish(run, job.state, failure);
     }
     if (job.state === 'CANCELED') {
@@ -369,7 +378,7 @@ export class RunWorker {
     }
     if (TERMINAL_STATES.has(job.state)) {
       await this.update(run, patch);
-      return this.finish(run, job.state, job.errors.join(' ') || undefined);
+      return this.finish(run, job.state, patch.errors!.join(' ') || undefined);
     }
     await this.update(run, { ...patch, state: job.state });
     return this.pollDelay(backend, 0);
@@ -426,7 +435,7 @@ export class RunWorker {
       }
       await this.call(backend, 'cancel', () => backend.adapter.cancel(remoteId!));
       const job = await this.call(backend, 'status', () => backend.adapter.getJob(remoteId!));
-      await this.update(run, { remoteState: job.rawState, tasks: storeTasks(job.tasks) });
+      await this.update(run, { remoteState: job.rawState, tasks: storeTasks(job.tasks, this.o.box.open(run.passwordEnc)) });
       if (TERMINAL_STATES.has(job.state)) return this.finish(run, 'CANCELED', `Canceled on ${backend.config.id}.`);
       return { delayMs: Math.min(backend.config.pollIntervalMs, 2_000) };
     } catch (err) {
