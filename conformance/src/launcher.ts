@@ -19,6 +19,7 @@ import { loadConfig, type BackendConfig } from '@ibroker/broker/config';
 import { createDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '@ibroker/broker/db/embedded';
 import { createLogger } from '@ibroker/broker/logging';
 import { startBroker, type BrokerHandle } from '@ibroker/broker/server';
+import { fetchDevToken } from '@ibroker/broker/dev/oidc';
 
 /** Id of the fast backend: runs sent there complete in seconds. */
 export const FAST_BACKEND = 'mis2';
@@ -150,18 +151,8 @@ export async function startConformanceBroker(options: LaunchOptions = {}): Promi
       url: broker.url,
       wesUrl: `${broker.url}/ga4gh/wes/v1`,
       broker,
-      async token(client: DemoClient = 'demo-cli') {
-        const res = await fetch(devOidc.tokenEndpoint, {
-          method: 'POST',
-          headers: {
-            Authorization: `Basic ${Buffer.from(`${client}:${client}-secret`).toString('base64')}`,
-            'Content-Type': 'application/x-www-form-urlencoded',
-          },
-          body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'wes' }),
-        });
-        const json = (await res.json()) as { access_token?: unknown };
-        if (typeof json.access_token !== 'string') throw new Error(`no token from the dev OIDC provider: ${JSON.stringify(json)}`);
-        return json.access_token;
+      token(client: DemoClient = 'demo-cli') {
+        return fetchDevToken(devOidc.tokenEndpoint, client);
       },
       close: cleanup,
     };

@@ -2,6 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, removeDir, spawnJsonChild, stopChild, tempDir } from './proc';
+import { fetchDevToken } from '../../src/dev/oidc';
 
 export interface BrokerChildInfo {
   url: string;
@@ -40,19 +41,7 @@ export async function startBrokerChild(env: Record<string, string> = {}): Promis
 }
 
 /** A client-credentials access token from the demo's dev OIDC provider. */
-export async function devToken(tokenEndpoint: string, client = 'demo-cli'): Promise<string> {
-  const res = await fetch(tokenEndpoint, {
-    method: 'POST',
-    headers: {
-      Authorization: `Basic ${Buffer.from(`${client}:${client}-secret`).toString('base64')}`,
-      'Content-Type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'wes' }),
-  });
-  const json = (await res.json()) as { access_token?: string };
-  if (!json.access_token) throw new Error(`no token from dev OIDC: ${JSON.stringify(json)}`);
-  return json.access_token;
-}
+export const devToken = fetchDevToken;
 
 /** Claims of a JWT, unverified: only to learn who the broker will think the caller is. */
 export function jwtClaims(token: string): Record<string, unknown> {

@@ -214,3 +214,21 @@ async function readKeys(file: string): Promise<{ keys: JWK[] } | undefined> {
 function isPrivateJwk(value: unknown): value is JWK {
   return typeof value === 'object' && value !== null && typeof (value as JWK).kty === 'string' && typeof (value as JWK).d === 'string';
 }
+
+/**
+ * A client-credentials access token from the dev provider, for demo scripts, tests and
+ * benchmarks. The demo clients' secrets are `<client>-secret`.
+ */
+export async function fetchDevToken(tokenEndpoint: string, client = 'demo-cli', secret = `${client}-secret`): Promise<string> {
+  const res = await fetch(tokenEndpoint, {
+    method: 'POST',
+    headers: {
+      Authorization: `Basic ${Buffer.from(`${client}:${secret}`).toString('base64')}`,
+      'Content-Type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'wes' }),
+  });
+  const json = (await res.json()) as { access_token?: unknown };
+  if (typeof json.access_token !== 'string') throw new Error(`no token from the dev OIDC provider (HTTP ${res.status})`);
+  return json.access_token;
+}

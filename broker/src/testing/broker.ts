@@ -12,6 +12,7 @@ import type { Backend } from '../backends/registry';
 import { loadConfig, type BackendConfig } from '../config';
 import { createLogger } from '../logging';
 import { startBroker, type BrokerHandle } from '../server';
+import { fetchDevToken } from '../dev/oidc';
 import { createTestDatabase, testRedisUrl } from './db';
 
 export type Simulator = ReturnType<typeof createCloudgeneSimulator>;
@@ -113,18 +114,8 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
     },
     sims,
     dataDir,
-    async token(client = 'demo-cli') {
-      const res = await fetch(broker.devOidc!.tokenEndpoint, {
-        method: 'POST',
-        headers: {
-          Authorization: `Basic ${Buffer.from(`${client}:${client}-secret`).toString('base64')}`,
-          'Content-Type': 'application/x-www-form-urlencoded',
-        },
-        body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'wes' }),
-      });
-      const json = (await res.json()) as { access_token?: string };
-      if (!json.access_token) throw new Error(`no token from dev OIDC: ${JSON.stringify(json)}`);
-      return json.access_token;
+    token(client = 'demo-cli') {
+      return fetchDevToken(broker.devOidc!.tokenEndpoint, client);
     },
     async restart() {
       // Same port, so the same issuer URL: owners (issuer + subject) survive the restart.
