@@ -1,10 +1,10 @@
 /** `npm start`: the broker on the embedded default, or on whatever the environment configures. */
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger } from './logging';
-import { startBroker } from './server';
+import { startBroker, type BrokerHandle } from './server';
 
 const started = performance.now();
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (err) {
@@ -15,12 +15,41 @@ try {
   throw err;
 }
 const log = createLogger(config.logLevel);
-const broker = await startBroker({ config, log });
-await broker.deps.registry.refreshAll();
-const readyMs = Math.round(performance.now() - started);
-log.info({ url: broker.url, readyMs, demo: config.demo, backends: broker.deps.registry.ids() }, 'broker ready');
-if (config.demo) {
-  console.log(`
+
+// Signals are handled from the first moment: a SIGTERM during start-up must still stop the
+// embedded PostgreSQL, or its postmaster.pid blocks the next start.
+let broker: BrokerHandle | null = null;
+let starting: Promise<BrokerHandle> | null = null;
+let stopping = false;
+const stop = async (reason: string, code: number) => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ reason }, 'shutting down');
+  const handle = broker ?? (await starting?.catch(() => null));
+  await handle?.close();
+  process.exit(code);
+};
+process.on('SIGINT', () => void stop('SIGINT', 0));
+process.on('SIGTERM', () => void stop('SIGTERM', 0));
+process.on('uncaughtException', (err) => {
+  log.fatal({ err }, 'uncaught exception');
+  void stop('uncaught exception', 1);
+});
+
+try {
+  starting = startBroker({ config, log });
+  broker = await starting;
+} catch (err) {
+  log.fatal({ err }, 'the broker could not start');
+  console.error(`The broker could not start: ${(err as Error).message}`);
+  process.exit(1);
+}
+if (!stopping) {
+  await broker.deps.registry.refreshAll();
+  const readyMs = Math.round(performance.now() - started);
+  log.info({ url: broker.url, readyMs, demo: config.demo, backends: broker.deps.registry.ids() }, 'broker ready');
+  if (config.demo) {
+    console.log(`
   Imputation broker ready at ${broker.url} in ${readyMs} ms (embedded PostgreSQL, demo federation)
     GA4GH WES 1.1   ${broker.url}/ga4gh/wes/v1/service-info
     API docs        ${broker.url}/docs
@@ -28,20 +57,5 @@ if (config.demo) {
     Backends        ${broker.deps.registry.list().map((b) => `${b.config.id} -> ${b.config.url}`).join('\n                    ')}
                     (local SIMULATORS of Cloudgene 3 servers, not the real services)
 `);
+  }
 }
-
-let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'shutting down');
-  await broker.close();
-  process.exit(0);
-};
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
-// Stop the embedded cluster even on a crash, so no postgres is left holding the data directory.
-process.on('uncaughtException', (err) => {
-  log.fatal({ err }, 'uncaught exception');
-  void broker.close().finally(() => process.exit(1));
-});

