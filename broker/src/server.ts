@@ -108,7 +108,8 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
 
     let devOidc: DevOidc | null = null;
     let issuers = config.issuers;
-    if (config.demo) {
+    // The dev provider is for the offline demo only: never beside a real identity provider.
+    if (config.demo && config.issuers.length === 0) {
       devOidc = await createDevOidcProvider({
         issuer: `${publicUrl}/oidc`,
         audience: `${publicUrl}/ga4gh/wes/v1`,
