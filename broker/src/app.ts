@@ -10,7 +10,11 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { loadWesSpecText } from '@ibroker/api-spec/index';
 import { BROKER_API_INFO, createApiApp } from './api/openapi';
+import { registerAuditList } from './api/audit_list';
 import { registerBackendsList } from './api/backends_list';
+import { registerCredentialsDelete } from './api/credentials_delete';
+import { registerCredentialsList } from './api/credentials_list';
+import { registerCredentialsPut } from './api/credentials_put';
 import { registerRunsOutputsGet } from './api/runs_outputs_get';
 import { registerRunsPasswordGet } from './api/runs_password_get';
 import { registerWorkflowDescriptor } from './api/workflows_imputation';
@@ -45,6 +49,10 @@ export function createBrokerApi(deps: AppDeps) {
   registerRunsOutputsGet(api, deps);
   registerRunsPasswordGet(api, deps);
   registerBackendsList(api, deps);
+  registerCredentialsPut(api, deps);
+  registerCredentialsList(api, deps);
+  registerCredentialsDelete(api, deps);
+  registerAuditList(api, deps);
   return api;
 }
 

@@ -11,7 +11,9 @@ import { bearerAuth, createTokenVerifier } from './auth/bearer';
 import { BackendRegistry, type Backend } from './backends/registry';
 import { FsBlobStore } from './blobs/store';
 import { backendToken, type BackendConfig, type Config } from './config';
-import { createSecretBox, loadOrCreateKey } from './crypto/box';
+import { loadOrCreateKeyRing } from './crypto/box';
+import { createAuditLog } from './audit/log';
+import { createVault } from './vault/vault';
 import { openDatabase } from './db/data-source';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
 import { startDemoFederation, type DemoFederation } from './dev/demo';
@@ -94,7 +96,8 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
     const ds = await openDatabase(databaseUrl);
     closers.push(() => ds.destroy());
 
-    const box = createSecretBox(loadOrCreateKey(config.secretKey, join(resolve(config.dataDir), 'secret.key')));
+    // A key ring: the first key seals, every key opens, so keys rotate without downtime.
+    const box = loadOrCreateKeyRing(config.secretKey, join(resolve(config.dataDir), 'secret.key'));
     const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
 
     let demo: DemoFederation | null = null;
@@ -141,6 +144,8 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
       urls: { base: publicUrl },
       authenticate: bearerAuth<AppEnv>(verifier),
       allowPrivateInputUrls: options.allowPrivateInputUrls ?? false,
+      audit: createAuditLog(ds, log),
+      vault: createVault(ds, box),
     };
 
     let worker: RunWorker | null = null;

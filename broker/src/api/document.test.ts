@@ -15,7 +15,10 @@ describe('api-spec/broker.yaml', () => {
       components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
     };
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/api/v1/audit',
       '/api/v1/backends',
+      '/api/v1/credentials',
+      '/api/v1/credentials/{backend_id}',
       '/api/v1/panels',
       '/api/v1/runs/{run_id}/outputs/{file_id}',
       '/api/v1/runs/{run_id}/result-password',

@@ -4,7 +4,16 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSecretBox, generateResultPassword, loadOrCreateKey, parseKey } from './box';
+import {
+  createKeyRing,
+  createSecretBox,
+  generateResultPassword,
+  loadOrCreateKey,
+  loadOrCreateKeyRing,
+  parseKey,
+  parseKeys,
+  sealedKeyId,
+} from './box';
 
 let dir: string;
 beforeAll(() => {
@@ -156,6 +165,97 @@ describe('loadOrCreateKey', () => {
     writeFileSync(file, 'not a key');
     expect(() => loadOrCreateKey(null, file)).toThrow(/SECRET_KEY must be 32 bytes/);
     expect(readFileSync(file, 'utf8')).toBe('not a key');
+  });
+});
+
+describe('createKeyRing', () => {
+  const oldKey = randomBytes(32);
+  const newKey = randomBytes(32);
+  const oldBox = createSecretBox(oldKey);
+  const newBox = createSecretBox(newKey);
+
+  it('seals with the first key and opens what any of its keys sealed', () => {
+    const ring = createKeyRing([newKey, oldKey]);
+    expect(ring.keyId).toBe(newBox.keyId);
+    expect(ring.keyIds).toEqual([newBox.keyId, oldBox.keyId]);
+    const sealed = ring.seal('fresh');
+    expect(sealedKeyId(sealed)).toBe(newBox.keyId);
+    expect(newBox.open(sealed)).toBe('fresh');
+    expect(ring.open(oldBox.seal('from before'))).toBe('from before');
+    expect(ring.has(oldBox.keyId)).toBe(true);
+    expect(ring.has('nope')).toBe(false);
+  });
+
+  it('takes boxes and rings as well as keys, keeping the first box of a key id seen twice', () => {
+    const first = createKeyRing([oldKey]);
+    const next = createKeyRing([newBox, first, oldKey, newKey]);
+    expect(next.keyIds).toEqual([newBox.keyId, oldBox.keyId]);
+    expect(next.boxes).toHaveLength(2);
+    expect(next.open(first.seal('x'))).toBe('x');
+  });
+
+  it('refuses a secret under a key it does not hold, naming the key ids it has', () => {
+    const ring = createKeyRing([newKey]);
+    const stranger = createSecretBox(randomBytes(32));
+    expect(() => ring.open(stranger.seal('secret'))).toThrow(
+      `secret was sealed with key ${stranger.keyId}, which is not among the keys given (${newBox.keyId})`,
+    );
+  });
+
+  it('still refuses tampering and text that is not sealed', () => {
+    const ring = createKeyRing([newKey, oldKey]);
+    expect(() => ring.open(tamper(ring.seal('secret'), 4))).toThrow(/unable to authenticate|auth/i);
+    expect(() => ring.open('plain text')).toThrow('not a sealed secret');
+  });
+
+  it('needs at least one key', () => {
+    expect(() => createKeyRing([])).toThrow('a key ring needs at least one key');
+  });
+});
+
+describe('sealedKeyId', () => {
+  it('reads the key id of a sealed secret, null for anything else', () => {
+    const box = createSecretBox(randomBytes(32));
+    expect(sealedKeyId(box.seal('x'))).toBe(box.keyId);
+    for (const text of ['', 'plain', 'v2.a.b.c.d', 'v1..b.c.d', 'v1.a.b.c']) expect(sealedKeyId(text)).toBeNull();
+  });
+});
+
+describe('parseKeys and loadOrCreateKeyRing', () => {
+  const a = randomBytes(32);
+  const b = randomBytes(32);
+
+  it('reads several keys, current first, separated by newlines, commas or spaces, skipping # comments', () => {
+    for (const text of [
+      `${a.toString('hex')}\n${b.toString('base64')}\n`,
+      `${a.toString('hex')}, ${b.toString('base64')}`,
+      `# rotated 2026-01-01\n${a.toString('base64url')} ${b.toString('hex')}`,
+    ]) {
+      const keys = parseKeys(text);
+      expect(keys).toHaveLength(2);
+      expect(keys[0]!.equals(a)).toBe(true);
+      expect(keys[1]!.equals(b)).toBe(true);
+    }
+  });
+
+  it('refuses an empty text and any bad key in the list', () => {
+    expect(() => parseKeys('\n# only a comment\n')).toThrow(/SECRET_KEY must be 32 bytes/);
+    expect(() => parseKeys(`${a.toString('hex')}\nnot-a-key`)).toThrow(/SECRET_KEY must be 32 bytes/);
+  });
+
+  it('builds a ring from SECRET_KEY, else from the key file, else creates the file as loadOrCreateKey does', () => {
+    const fromEnv = loadOrCreateKeyRing(`${a.toString('hex')},${b.toString('hex')}`, join(dir, 'ring-unused', 'secret.key'));
+    expect(fromEnv.keyIds).toEqual([createSecretBox(a).keyId, createSecretBox(b).keyId]);
+
+    const file = join(dir, 'ring', 'secret.key');
+    const created = loadOrCreateKeyRing(null, file);
+    expect(created.keyIds).toHaveLength(1);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // The old key goes second in the file while a rotation is under way.
+    writeFileSync(file, `${b.toString('hex')}\n${readFileSync(file, 'utf8')}\n`);
+    const ring = loadOrCreateKeyRing(null, file);
+    expect(ring.keyIds).toEqual([createSecretBox(b).keyId, created.keyId]);
+    expect(ring.open(created.seal('kept'))).toBe('kept');
   });
 });
 

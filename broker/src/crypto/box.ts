@@ -1,5 +1,5 @@
 /**
- * AES-256-GCM sealing of small secrets (result passwords now, the credential vault later).
+ * AES-256-GCM sealing of small secrets (result passwords, the credential vault).
  * Sealed form: `v1.<keyId>.<iv>.<tag>.<ciphertext>` (base64url), so keys can be rotated by id.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomInt } from 'node:crypto';
@@ -40,6 +40,83 @@ export function createSecretBox(key: Buffer): SecretBox {
       return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
     },
   };
+}
+
+/** The key id a sealed secret names (its second part), or null when the text is not a sealed secret. */
+export function sealedKeyId(sealed: string): string | null {
+  const parts = sealed.split('.');
+  return parts.length === 5 && parts[0] === 'v1' && parts[1] ? parts[1] : null;
+}
+
+/**
+ * Several keys by id, for rotation: seals with the current key (the first), opens whatever any
+ * of its keys sealed. A ring is itself a SecretBox, so it goes wherever a box does.
+ */
+export interface KeyRing extends SecretBox {
+  /** Every key id the ring can open, the current (sealing) one first. */
+  readonly keyIds: readonly string[];
+  /** The single-key boxes, current first (to build a ring from rings). */
+  readonly boxes: readonly SecretBox[];
+  has(keyId: string): boolean;
+}
+
+function isKeyRing(box: SecretBox): box is KeyRing {
+  return Array.isArray((box as Partial<KeyRing>).boxes);
+}
+
+/**
+ * A ring from keys, boxes or other rings, in order of preference: the first seals. A key id seen
+ * twice keeps its first box, so `createKeyRing([next, ...current.boxes])` seals with `next` and
+ * still opens everything `current` could.
+ */
+export function createKeyRing(keys: ReadonlyArray<Buffer | SecretBox>): KeyRing {
+  const byId = new Map<string, SecretBox>();
+  for (const k of keys) {
+    const boxes = Buffer.isBuffer(k) ? [createSecretBox(k)] : isKeyRing(k) ? k.boxes : [k];
+    for (const b of boxes) if (!byId.has(b.keyId)) byId.set(b.keyId, b);
+  }
+  const boxes = [...byId.values()];
+  const current = boxes[0];
+  if (!current) throw new Error('a key ring needs at least one key');
+  const keyIds = boxes.map((b) => b.keyId);
+  return {
+    keyId: current.keyId,
+    keyIds,
+    boxes,
+    has: (keyId) => byId.has(keyId),
+    seal: (plaintext) => current.seal(plaintext),
+    open(sealed) {
+      const kid = sealedKeyId(sealed);
+      if (kid === null) throw new Error('not a sealed secret');
+      const box = byId.get(kid);
+      if (!box) throw new Error(`secret was sealed with key ${kid}, which is not among the keys given (${keyIds.join(', ')})`);
+      return box.open(sealed);
+    },
+  };
+}
+
+/**
+ * One or more keys from one text (SECRET_KEY or a key file): separated by newlines, commas or
+ * spaces, the current key first, so a rotation can give every replica both keys before any row
+ * is re-encrypted. Lines starting with `#` are comments.
+ */
+export function parseKeys(text: string): Buffer[] {
+  const keys = text
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('#'))
+    .join(' ')
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map(parseKey);
+  if (!keys.length) throw new Error('SECRET_KEY must be 32 bytes, given as 64 hex characters or base64');
+  return keys;
+}
+
+/** Like `loadOrCreateKey`, but the text may hold several keys (see `parseKeys`); the first seals. */
+export function loadOrCreateKeyRing(secretKey: string | null, keyFile: string): KeyRing {
+  if (secretKey) return createKeyRing(parseKeys(secretKey));
+  if (existsSync(keyFile)) return createKeyRing(parseKeys(readFileSync(keyFile, 'utf8')));
+  return createKeyRing([loadOrCreateKey(null, keyFile)]);
 }
 
 /** The key from SECRET_KEY, else from `<dataDir>/secret.key`, created (0600) on first start. */

@@ -1,6 +1,8 @@
 import { DataSource } from 'typeorm';
 import { entities } from './entities';
 import { Initial1763800000000 } from './migrations/0001-initial';
+import { Audit1763900000000 } from './migrations/0002-audit';
+import { Vault1763900000001 } from './migrations/0003-vault';
 
 /** Builds and initializes the DataSource, applying pending migrations (PostgreSQL only). */
 export async function openDatabase(url: string, options: { poolSize?: number } = {}): Promise<DataSource> {
@@ -8,7 +10,7 @@ export async function openDatabase(url: string, options: { poolSize?: number } =
     type: 'postgres',
     url,
     entities,
-    migrations: [Initial1763800000000],
+    migrations: [Initial1763800000000, Audit1763900000000, Vault1763900000001],
     migrationsRun: false,
     synchronize: false,
     logging: false,

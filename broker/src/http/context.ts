@@ -1,5 +1,6 @@
-import type { Hono, MiddlewareHandler } from 'hono';
+import type { Context, Hono, MiddlewareHandler } from 'hono';
 import type { DataSource } from 'typeorm';
+import type { AuditLog } from '../audit/log';
 import type { Principal } from '../auth/principal';
 import type { BackendRegistry } from '../backends/registry';
 import type { FsBlobStore } from '../blobs/store';
@@ -7,6 +8,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logging';
 import type { Metrics } from '../metrics';
 import type { RunService } from '../runs/service';
+import type { Vault } from '../vault/vault';
 import type { Urls } from '../wes/views';
 
 /** Everything a route may use, injected so tests build the app from real parts. */
@@ -23,6 +25,12 @@ export interface AppDeps {
   authenticate: MiddlewareHandler<AppEnv>;
   /** May https inputs point at loopback/private addresses? Only tests and demos say yes. */
   allowPrivateInputUrls?: boolean;
+  /** The append-only audit trail (issue 3). */
+  audit?: AuditLog;
+  /** Resolves for an administrator; throws an ApiError (403) for anyone else. Absent: nobody is. */
+  authorizeAdmin?: (c: Context<AppEnv>) => Promise<void>;
+  /** Users' and service-account credentials per backend; the credential routes answer 503 without it. */
+  vault?: Vault;
 }
 
 export interface AppEnv {
