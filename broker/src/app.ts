@@ -12,6 +12,7 @@ import { loadWesSpecText } from '@ibroker/api-spec/index';
 import { BROKER_API_INFO, createApiApp } from './api/openapi';
 import { registerAuditList } from './api/audit_list';
 import { registerBackendsList } from './api/backends_list';
+import { registerMeGet } from './api/me_get';
 import { registerCredentialsDelete } from './api/credentials_delete';
 import { registerCredentialsList } from './api/credentials_list';
 import { registerCredentialsPut } from './api/credentials_put';
@@ -53,6 +54,7 @@ export function createBrokerApi(deps: AppDeps) {
   registerCredentialsList(api, deps);
   registerCredentialsDelete(api, deps);
   registerAuditList(api, deps);
+  registerMeGet(api, deps);
   return api;
 }
 

@@ -6,6 +6,7 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { passportTrustSchema, type PassportTrustInput } from './auth/passport/trust';
 
 /** Only http(s): `z.url()` alone also accepts `ftp:`, `mailto:` or `javascript:`. */
 const httpUrl = (what: string, example: string) =>
@@ -45,10 +46,23 @@ const backendSchema = z.strictObject(backendShape, { error: unknownKeys(Object.k
 
 export type BackendConfig = z.infer<typeof backendSchema>;
 
+const passportSourceShape = {
+  /** RFC 8693 token exchange at the issuer for a Passport (AAI 1.2); preferred over userinfo. */
+  tokenExchange: z
+    .strictObject({
+      tokenEndpoint: httpUrl('tokenEndpoint', 'https://login.example.org/oidc/token'),
+      clientId: z.string().min(1),
+      clientSecretEnv: z.string().min(1),
+    })
+    .optional(),
+  userinfoEndpoint: httpUrl('userinfoEndpoint', 'https://login.example.org/oidc/userinfo').optional(),
+};
 const issuerShape = {
   issuer: httpUrl('issuer', 'https://login.elixir-czech.org/oidc/'),
   audience: z.string().optional(),
   jwksUri: httpUrl('jwksUri', 'https://login.example.org/jwks').optional(),
+  /** How this issuer hands out GA4GH passports, when it is a Passport broker. */
+  passport: z.strictObject(passportSourceShape, { error: unknownKeys(Object.keys(passportSourceShape)) }).optional(),
 };
 const fileShape = {
   publicUrl: httpUrl('publicUrl', 'https://imputation.example.org').optional(),
@@ -59,6 +73,8 @@ const fileShape = {
       { error: unknownKeys(['issuers']) },
     )
     .optional(),
+  /** Trusted Passport brokers, visa issuers (with their jku allow-lists) and visa sources. */
+  passports: passportTrustSchema.optional(),
 };
 const fileSchema = z.strictObject(fileShape, { error: unknownKeys(Object.keys(fileShape)) });
 
@@ -86,6 +102,8 @@ const envSchema = z.object({
   OIDC_AUDIENCE: z.string().optional(),
   DATA_DIR: z.string().default('.data'),
   CONFIG_FILE: z.string().optional(),
+  /** The access policy (YAML); the built-in demo policy when absent. */
+  POLICY_FILE: z.string().optional(),
   /** 32-byte key (base64 or hex) that encrypts result passwords; generated into DATA_DIR when absent. */
   SECRET_KEY: z.string().optional(),
   LOG_LEVEL: z
@@ -108,6 +126,10 @@ export interface OidcIssuerConfig {
   issuer: string;
   audience?: string;
   jwksUri?: string;
+  passport?: {
+    tokenExchange?: { tokenEndpoint: string; clientId: string; clientSecretEnv: string };
+    userinfoEndpoint?: string;
+  };
 }
 
 export interface Config {
@@ -126,6 +148,8 @@ export interface Config {
   /** Trusted issuers; empty in demo mode until the dev provider is up. */
   issuers: OidcIssuerConfig[];
   backends: BackendConfig[];
+  policyFile: string | null;
+  passportTrust: PassportTrustInput;
 }
 
 export class ConfigError extends Error {
@@ -200,6 +224,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!demo && issuers.length === 0) {
     problems.push('OIDC_ISSUER: set the issuer of your identity provider (or DEMO=true for the built-in dev provider)');
   }
+  for (const i of issuers) {
+    const secretEnv = i.passport?.tokenExchange?.clientSecretEnv;
+    if (secretEnv && !env[secretEnv]) problems.push(`oidc.issuers ${i.issuer}: environment variable ${secretEnv} (token exchange client secret) is not set`);
+  }
   if (!demo && backends.length === 0) {
     problems.push('backends: configure at least one backend in CONFIG_FILE (or DEMO=true for the demo simulators)');
   }
@@ -220,6 +248,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     runWorker: truthy(e.WORKER),
     issuers,
     backends,
+    policyFile: e.POLICY_FILE ?? null,
+    passportTrust: file.passports ?? {},
   };
 }
 

@@ -17,7 +17,9 @@ import { createVault } from './vault/vault';
 import { openDatabase } from './db/data-source';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
 import { startDemoFederation, type DemoFederation } from './dev/demo';
-import { createDevOidcProvider, type DevOidc } from './dev/oidc';
+import { createDevOidcProvider, PORTAL_SERVER_CLIENT, type DevOidc } from './dev/oidc';
+import { createAccessControl, type PassportSource } from './auth/access';
+import { loadPolicy } from './auth/policy/index';
 import { createApp } from './app';
 import type { AppDeps, AppEnv } from './http/context';
 import { errorBody } from './http/errors';
@@ -112,15 +114,38 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
     let devOidc: DevOidc | null = null;
     let issuers = config.issuers;
     // The dev provider is for the offline demo only: never beside a real identity provider.
+    let passportTrust = config.passportTrust;
+    const passportSources: PassportSource[] = config.issuers.flatMap((i) => {
+      const p = i.passport;
+      if (!p) return [];
+      const exchange = p.tokenExchange
+        ? { tokenEndpoint: p.tokenExchange.tokenEndpoint, clientId: p.tokenExchange.clientId, clientSecret: process.env[p.tokenExchange.clientSecretEnv] ?? '' }
+        : undefined;
+      return [{ issuer: i.issuer, ...(exchange ? { exchange } : {}), ...(p.userinfoEndpoint ? { userinfoEndpoint: p.userinfoEndpoint } : {}) }];
+    });
     if (config.demo && config.issuers.length === 0) {
       devOidc = await createDevOidcProvider({
         issuer: `${publicUrl}/oidc`,
         audience: `${publicUrl}/ga4gh/wes/v1`,
+        publicUrl,
+        portalRedirectUris: [`${publicUrl}/auth/callback`],
         keysFile: join(resolve(config.dataDir), 'dev-oidc-keys.json'),
       });
       issuers = [...issuers, { issuer: devOidc.issuer, audience: `${publicUrl}/ga4gh/wes/v1` }];
+      // The dev provider is the demo's Passport broker and visa issuer: trust exactly it.
+      passportTrust = {
+        brokers: [{ issuer: devOidc.issuer, jwksUri: devOidc.jwksUri }],
+        visaIssuers: [{ issuer: devOidc.visaIssuer, jku: [devOidc.visaJwksUri] }],
+        sources: Object.values(devOidc.visaSources),
+      };
+      passportSources.push({
+        issuer: devOidc.issuer,
+        exchange: { tokenEndpoint: devOidc.tokenEndpoint, clientId: PORTAL_SERVER_CLIENT.clientId, clientSecret: PORTAL_SERVER_CLIENT.clientSecret ?? '' },
+      });
     }
     const verifier = createTokenVerifier({ issuers });
+    const policy = loadPolicy(config.policyFile ?? undefined, { publicUrl });
+    if (!config.policyFile && !config.demo) log.warn('no POLICY_FILE: the built-in demo policy trusts no real issuer, so every request will be denied');
 
     const queue = createRunQueue({
       databaseUrl,
@@ -133,6 +158,21 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
     const runs = new RunService(ds, queue, box);
     const metrics = createMetrics(() => runs.stateCounts());
     const registry = new BackendRegistry(ds, backends, log);
+    const audit = createAuditLog(ds, log);
+    const access = createAccessControl({
+      policy,
+      trust: passportTrust,
+      sources: passportSources,
+      log,
+      audit,
+      // The demo's visa JWKS is served over plain http on loopback; production keeps both off.
+      ...(devOidc ? { verifier: { allowLoopbackHttpJku: true, allowPrivateJkuAddresses: true } } : {}),
+    });
+    const authenticate = bearerAuth<AppEnv>(verifier, {
+      onRefused: (err, c) => {
+        void audit.record({ action: 'auth.token_refused', outcome: 'denied', reason: err.reason, source: audit.source(c) });
+      },
+    });
     const deps: AppDeps = {
       config,
       ds,
@@ -142,9 +182,13 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
       metrics,
       log,
       urls: { base: publicUrl },
-      authenticate: bearerAuth<AppEnv>(verifier),
+      authenticate,
       allowPrivateInputUrls: options.allowPrivateInputUrls ?? false,
-      audit: createAuditLog(ds, log),
+      audit,
+      access,
+      authorizeAdmin: async (c) => {
+        await access.require(c, 'audit:read');
+      },
       vault: createVault(ds, box),
     };
 

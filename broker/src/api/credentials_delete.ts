@@ -21,6 +21,7 @@ const route = createRoute({
 export function registerCredentialsDelete(api: OpenAPIHono<AppEnv>, deps: CredentialRouteDeps): void {
   api.use(route.getRoutingPath(), deps.authenticate);
   api.openapi(route, async (c) => {
+    await deps.access?.require(c, 'credentials:manage_own');
     const { backend_id: backendId } = c.req.valid('param');
     const principal = c.get('principal');
     // Works for a backend no longer configured too: a user must always be able to remove a secret.

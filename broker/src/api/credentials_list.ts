@@ -22,6 +22,7 @@ const route = createRoute({
 export function registerCredentialsList(api: OpenAPIHono<AppEnv>, deps: CredentialRouteDeps): void {
   api.use(route.getRoutingPath(), deps.authenticate);
   api.openapi(route, async (c) => {
+    await deps.access?.require(c, 'credentials:manage_own');
     const stored = await vaultOf(deps).list(ownerOf(c.get('principal')));
     const now = new Date();
     return c.json({ credentials: stored.map((m) => credentialView(m, now)) }, 200, NO_STORE);

@@ -45,6 +45,7 @@ export function registerCredentialsPut(api: OpenAPIHono<AppEnv>, deps: Credentia
   api.openapi(
     route,
     async (c) => {
+      await deps.access?.require(c, 'credentials:manage_own');
       const vault = vaultOf(deps);
       const { backend_id: backendId } = c.req.valid('param');
       const body = c.req.valid('json');

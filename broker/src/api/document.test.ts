@@ -19,6 +19,7 @@ describe('api-spec/broker.yaml', () => {
       '/api/v1/backends',
       '/api/v1/credentials',
       '/api/v1/credentials/{backend_id}',
+      '/api/v1/me',
       '/api/v1/panels',
       '/api/v1/runs/{run_id}/outputs/{file_id}',
       '/api/v1/runs/{run_id}/result-password',

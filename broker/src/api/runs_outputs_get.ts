@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { ownerKey } from '../auth/principal';
+import { runFor } from '../wes/guard';
 import type { AppDeps, AppEnv } from '../http/context';
 import { ApiError, notFound } from '../http/errors';
 import { errorResponses } from './openapi';
@@ -47,9 +47,17 @@ export function registerRunsOutputsGet(api: OpenAPIHono<AppEnv>, deps: AppDeps):
   api.use(route.getRoutingPath(), deps.authenticate);
   api.openapi(route, async (c) => {
     const { run_id, file_id } = c.req.valid('param');
-    const run = await deps.runs.getOwned(run_id, ownerKey(c.get('principal')));
+    const run = await runFor(deps, c, run_id, 'runs:read');
     const file = (await deps.runs.outputs(run.id)).find((f) => f.id === file_id);
     if (!file) throw notFound(`Run ${run.id} has no output '${file_id.slice(0, 80)}'.`);
+    await deps.audit?.record({
+      action: 'output.downloaded',
+      outcome: 'ok',
+      actor: c.get('principal'),
+      object: { kind: 'output', id: file.id },
+      details: { run: run.id, name: file.name, range: c.req.header('range') ?? null },
+      source: deps.audit.source(c),
+    });
     const range = parseRange(c.req.header('range'), file.size);
     if (range === 'invalid') {
       throw new ApiError(416, `Range '${(c.req.header('range') ?? '').slice(0, 60)}' cannot be served; the file has ${file.size} bytes.`, {

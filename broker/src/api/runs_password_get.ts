@@ -3,7 +3,7 @@
  * for the owner who wants the original zips. Never logged; not cacheable.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { ownerKey } from '../auth/principal';
+import { runFor } from '../wes/guard';
 import type { AppDeps, AppEnv } from '../http/context';
 import { errorResponses } from './openapi';
 
@@ -26,7 +26,8 @@ const route = createRoute({
 export function registerRunsPasswordGet(api: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   api.use(route.getRoutingPath(), deps.authenticate);
   api.openapi(route, async (c) => {
-    const run = await deps.runs.getOwned(c.req.valid('param').run_id, ownerKey(c.get('principal')));
+    // Only those who may act on the run (owner, admins), not dataset readers: they get the files.
+    const run = await runFor(deps, c, c.req.valid('param').run_id, 'runs:cancel');
     c.header('Cache-Control', 'no-store');
     c.header('Pragma', 'no-cache');
     return c.json({ run_id: run.id, password: deps.runs.resultPassword(run) }, 200);

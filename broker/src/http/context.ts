@@ -1,6 +1,7 @@
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import type { DataSource } from 'typeorm';
 import type { AuditLog } from '../audit/log';
+import type { AccessControl } from '../auth/access';
 import type { Principal } from '../auth/principal';
 import type { BackendRegistry } from '../backends/registry';
 import type { FsBlobStore } from '../blobs/store';
@@ -25,6 +26,8 @@ export interface AppDeps {
   authenticate: MiddlewareHandler<AppEnv>;
   /** May https inputs point at loopback/private addresses? Only tests and demos say yes. */
   allowPrivateInputUrls?: boolean;
+  /** The caller's passport and the one policy function every route asks. */
+  access: AccessControl;
   /** The append-only audit trail (issue 3). */
   audit?: AuditLog;
   /** Resolves for an administrator; throws an ApiError (403) for anyone else. Absent: nobody is. */

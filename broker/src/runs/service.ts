@@ -121,13 +121,20 @@ export class RunService {
     return run;
   }
 
-  /** The run if the caller owns it; 404 otherwise, so run ids of others are not confirmed. */
-  async getOwned(id: string, ownerKey: string): Promise<Run> {
+  /** The run, or 404. Whether the caller may see it is the policy's question (wes/guard.ts). */
+  async get(id: string): Promise<Run> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
       throw notFound(`Run '${id.slice(0, 80)}' was not found.`);
     }
     const run = await this.runs.findOneBy({ id: id.toLowerCase() });
-    if (!run || run.ownerKey !== ownerKey) throw notFound(`Run '${id}' was not found.`);
+    if (!run) throw notFound(`Run '${id}' was not found.`);
+    return run;
+  }
+
+  /** The run if `ownerKey` owns it; 404 otherwise. */
+  async getOwned(id: string, ownerKey: string): Promise<Run> {
+    const run = await this.get(id);
+    if (run.ownerKey !== ownerKey) throw notFound(`Run '${id}' was not found.`);
     return run;
   }
 
@@ -158,8 +165,7 @@ export class RunService {
    * Cancel: a run never sent anywhere is canceled at once; otherwise it is CANCELING until the
    * worker has told the backend and the backend confirms.
    */
-  async cancel(id: string, ownerKey: string): Promise<Run> {
-    const run = await this.getOwned(id, ownerKey);
+  async cancel(run: Run): Promise<Run> {
     // Idempotent, as WES declares no error for it: a finished run is left as it is.
     if (TERMINAL_STATES.has(run.state) || run.cancelRequested) return run;
     const token = randomUUID();
@@ -177,7 +183,7 @@ export class RunService {
       })
       .where('id = :id AND state = :state', { id: run.id, state: run.state })
       .execute();
-    if (!result.affected) return this.cancel(id, ownerKey); // raced with the worker; read again
+    if (!result.affected) return this.cancel(await this.get(run.id)); // raced with the worker; read again
     if (state === 'CANCELING') await this.queue.wake({ runId: run.id, token }, 0);
     return { ...run, state, cancelRequested: true };
   }

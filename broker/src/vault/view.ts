@@ -45,7 +45,7 @@ export const BackendIdParam = z.object({
 });
 
 /** What the credential routes need of the app's dependencies (AppDeps satisfies it). */
-export type CredentialRouteDeps = Pick<AppDeps, 'authenticate' | 'vault' | 'audit'> & {
+export type CredentialRouteDeps = Pick<AppDeps, 'authenticate' | 'vault' | 'audit'> & Partial<Pick<AppDeps, 'access'>> & {
   registry: Pick<AppDeps['registry'], 'ids' | 'get'>;
 };
 

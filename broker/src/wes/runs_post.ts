@@ -279,6 +279,8 @@ function checkInputNames(chosen: StagedInput[]): StagedInput[] {
 export function registerRunsPost(app: App, deps: AppDeps): void {
   app.post('/ga4gh/wes/v1/runs', deps.authenticate, async (c) => {
     const principal = c.get('principal');
+    // Before a single byte of the upload is read.
+    await deps.access.require(c, 'runs:submit');
     const { fields, attachments } = await parseMultipart(deps, c.req.raw);
     let keep = false;
     try {
@@ -322,6 +324,14 @@ export function registerRunsPost(app: App, deps: AppDeps): void {
       // Attachments the run does not use are not kept.
       await removeStaged(deps, attachments.filter((a) => !inputs.includes(a)));
       deps.log.info({ runId: run.id, backend: run.backendId, files: inputs.length }, 'run created');
+      await deps.audit?.record({
+        action: 'run.submitted',
+        outcome: 'ok',
+        actor: principal,
+        object: { kind: 'run', id: run.id },
+        details: { backend: run.backendId, files: inputs.length, refpanel: run.params.refpanel },
+        source: deps.audit.source(c),
+      });
       return c.json({ run_id: run.id } satisfies RunId, 200);
     } finally {
       if (!keep) await removeStaged(deps, attachments);

@@ -1,12 +1,12 @@
 /** GET /runs/{run_id}/tasks/{task_id} (GetTask). */
-import { ownerKey } from '../auth/principal';
 import type { App, AppDeps } from '../http/context';
+import { runFor } from './guard';
 import { notFound } from '../http/errors';
 import { taskLog } from './views';
 
 export function registerTasksGet(app: App, deps: AppDeps): void {
   app.get('/ga4gh/wes/v1/runs/:run_id/tasks/:task_id', deps.authenticate, async (c) => {
-    const run = await deps.runs.getOwned(c.req.param('run_id'), ownerKey(c.get('principal')));
+    const run = await runFor(deps, c, c.req.param('run_id'), 'runs:read');
     const id = c.req.param('task_id');
     const index = run.tasks.findIndex((t) => t.id === id);
     if (index < 0) {

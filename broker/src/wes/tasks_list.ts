@@ -1,7 +1,7 @@
 /** GET /runs/{run_id}/tasks (ListTasks): the backend's steps, in the order they ran. */
 import type { TaskListResponse } from '@ibroker/api-spec/index';
-import { ownerKey } from '../auth/principal';
 import type { App, AppDeps } from '../http/context';
+import { runFor } from './guard';
 import { badRequest } from '../http/errors';
 import { parsePageSize } from '../runs/service';
 import { taskLog } from './views';
@@ -15,7 +15,7 @@ function decodeOffset(token: string | undefined): number {
 
 export function registerTasksList(app: App, deps: AppDeps): void {
   app.get('/ga4gh/wes/v1/runs/:run_id/tasks', deps.authenticate, async (c) => {
-    const run = await deps.runs.getOwned(c.req.param('run_id'), ownerKey(c.get('principal')));
+    const run = await runFor(deps, c, c.req.param('run_id'), 'runs:read');
     const size = parsePageSize(c.req.query('page_size'));
     const offset = decodeOffset(c.req.query('page_token'));
     const page = run.tasks.slice(offset, offset + size);
