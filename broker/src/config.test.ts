@@ -205,7 +205,7 @@ describe('CONFIG_FILE', () => {
   it('refuses an unknown top-level key, listing the valid ones', () => {
     const path = file('publicUrl: https://x.example.org\nbackend: []\n');
     expect(problems({ CONFIG_FILE: path })).toEqual([
-      `CONFIG_FILE ${path}: (root): unknown setting "backend" (valid: publicUrl, backends, oidc)`,
+      `CONFIG_FILE ${path}: (root): unknown setting "backend" (valid: publicUrl, backends, oidc, passports)`,
     ]);
   });
 
@@ -353,5 +353,33 @@ describe('config/broker.example.yaml', () => {
 
     // Without the variable it names, it is refused with a message saying which.
     expect(problems({ ...env, MIS2_API_TOKEN: '' })).toEqual(['backends.mis2: environment variable MIS2_API_TOKEN is not set']);
+  });
+});
+
+describe('passport settings', () => {
+  it('reads POLICY_FILE, the passports trust section and per-issuer token exchange', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-passport-'));
+    const path = join(dir, 'broker.yaml');
+    writeFileSync(
+      path,
+      [
+        'oidc:',
+        '  issuers:',
+        '    - issuer: https://login.example.org/oidc',
+        '      passport:',
+        '        tokenExchange: { tokenEndpoint: https://login.example.org/oidc/token, clientId: broker, clientSecretEnv: BROKER_SECRET }',
+        'passports:',
+        '  brokers: [{ issuer: https://login.example.org/oidc, jwksUri: https://login.example.org/oidc/jwks }]',
+        '  visaIssuers: [{ issuer: https://visas.example.org, jku: ["https://visas.example.org/jwks"] }]',
+        '  sources: ["https://dac.example.org"]',
+        'backends:',
+        '  - { id: mis2, kind: cloudgene, name: MIS 2, url: https://imputationserver.sph.umich.edu, token: t }',
+      ].join('\n'),
+    );
+    const cfg = loadConfig({ CONFIG_FILE: path, POLICY_FILE: '/etc/broker/policy.yaml', BROKER_SECRET: 's' });
+    expect(cfg.policyFile).toBe('/etc/broker/policy.yaml');
+    expect(cfg.issuers[0]?.passport?.tokenExchange?.clientId).toBe('broker');
+    expect(cfg.passportTrust).toMatchObject({ sources: ['https://dac.example.org'] });
+    expect(() => loadConfig({ CONFIG_FILE: path })).toThrow(/BROKER_SECRET \(token exchange client secret\) is not set/);
   });
 });
