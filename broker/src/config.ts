@@ -41,10 +41,18 @@ const backendShape = {
   retentionDays: z.number().int().min(1).default(7),
   location: z.string().optional(),
   demo: z.boolean().default(false),
+  /**
+   * Whose token submits runs: the broker's service account (the configured token), each user's
+   * own token from the vault, or the user's with the service account as fallback. The service
+   * token is always needed for panel discovery and health checks.
+   */
+  credentials: z.enum(['service', 'user', 'user_then_service']).default('service'),
 };
 const backendSchema = z.strictObject(backendShape, { error: unknownKeys(Object.keys(backendShape)) });
 
-export type BackendConfig = z.infer<typeof backendSchema>;
+export type CredentialsMode = 'service' | 'user' | 'user_then_service';
+/** `credentials` may be left out where configs are built in code; it then means 'service'. */
+export type BackendConfig = Omit<z.infer<typeof backendSchema>, 'credentials'> & { credentials?: CredentialsMode };
 
 const passportSourceShape = {
   /** RFC 8693 token exchange at the issuer for a Passport (AAI 1.2); preferred over userinfo. */

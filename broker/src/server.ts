@@ -14,6 +14,7 @@ import { backendToken, type BackendConfig, type Config } from './config';
 import { loadOrCreateKeyRing } from './crypto/box';
 import { createAuditLog } from './audit/log';
 import { createVault } from './vault/vault';
+import { cloudgeneTokenCheck } from './vault/cloudgene-check';
 import { openDatabase } from './db/data-source';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
 import { startDemoFederation, type DemoFederation } from './dev/demo';
@@ -60,7 +61,11 @@ export function buildBackends(configs: BackendConfig[]): Backend[] {
   return configs.map((config) => {
     const token = backendToken(config);
     if (!token) throw new Error(`backend ${config.id}: no API token configured`);
-    return { config, adapter: createCloudgeneAdapter({ baseUrl: config.url, token, appId: config.appId }) };
+    return {
+      config,
+      adapter: createCloudgeneAdapter({ baseUrl: config.url, token, appId: config.appId }),
+      withToken: (userToken: string) => createCloudgeneAdapter({ baseUrl: config.url, token: userToken, appId: config.appId }),
+    };
   });
 }
 
@@ -194,7 +199,7 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
 
     let worker: RunWorker | null = null;
     if (config.runWorker) {
-      worker = new RunWorker({ ds, registry, queue, blobs, box, log, metrics, sweepGraceMs: options.sweepGraceMs });
+      worker = new RunWorker({ ds, registry, queue, blobs, box, log, metrics, vault: deps.vault, audit, sweepGraceMs: options.sweepGraceMs });
       worker.start(options.workerConcurrency ?? 4, options.sweepEveryMs);
       closers.push(async () => worker!.stop());
     }
@@ -202,6 +207,25 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
     void registry.refreshAll();
     const stopRefreshing = registry.startRefreshing(options.catalogRefreshMs ?? 5 * 60_000);
     closers.push(async () => stopRefreshing());
+    // Cloudgene API tokens last 30 days: check stored ones daily (token-verify route) so their
+    // owners see `expiring_soon` in GET /api/v1/credentials before runs start failing.
+    if (deps.vault) {
+      const vault = deps.vault;
+      const check = cloudgeneTokenCheck(backends.map((b) => b.config));
+      const flag = () =>
+        vault
+          .flagExpiring(check, 7)
+          .then((flagged) => {
+            for (const f of flagged) {
+              void audit.record({ action: 'credential.expiring', outcome: 'ok', actor: f.owner ?? undefined, object: { kind: 'credential', id: f.backendId }, reason: f.reason });
+            }
+          })
+          .catch((err) => log.warn({ err: (err as Error).message }, 'token expiry check failed'));
+      void flag();
+      const timer = setInterval(flag, 24 * 3600_000);
+      timer.unref();
+      closers.push(async () => clearInterval(timer));
+    }
 
     const app = createApp(deps);
     const honoListener = getRequestListener(app.fetch);

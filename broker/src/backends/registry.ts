@@ -12,7 +12,10 @@ import type { Logger } from '../logging';
 
 export interface Backend {
   config: BackendConfig;
+  /** The adapter with the broker's service token. */
   adapter: Adapter;
+  /** An adapter acting with another token (a user's own), when the backend allows it. */
+  withToken?: (token: string) => Adapter;
 }
 
 export interface BackendView {

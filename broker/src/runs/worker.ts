@@ -26,6 +26,8 @@ import { RunEntity, RunFileEntity, runPatch, type Run, type RunFile, type Stored
 import type { Logger } from '../logging';
 import type { Metrics } from '../metrics';
 import type { RunQueue, WakeJob } from './queue';
+import type { AuditLog } from '../audit/log';
+import { CredentialError, type Vault } from '../vault/vault';
 
 const LEASE_MS = 60_000;
 
@@ -45,6 +47,9 @@ export interface WorkerOptions {
   box: SecretBox;
   log: Logger;
   metrics?: Metrics;
+  /** Users' own backend tokens, for backends whose `credentials` mode asks for them. */
+  vault?: Vault;
+  audit?: AuditLog;
   /** Grace before a run whose wake-up is overdue counts as orphaned. */
   sweepGraceMs?: number;
 }
@@ -232,15 +237,42 @@ export class RunWorker {
     }
   }
 
+  /**
+   * The adapter acting as whoever the backend's `credentials` mode says: the service account, or
+   * the run owner's own token from the vault (a Cloudgene job belongs to the account that made it).
+   */
+  private async adapterFor(run: Run, backend: Backend): Promise<Backend['adapter']> {
+    const mode = backend.config.credentials ?? 'service';
+    if (mode === 'service' || !backend.withToken) return backend.adapter;
+    if (!this.o.vault) throw new CredentialError('missing', backend.config.id, 'The credential vault is not enabled on this broker.');
+    const owner = { issuer: run.ownerIssuer, subject: run.ownerSubject };
+    try {
+      const cred = await this.o.vault.resolve(owner, backend.config.id, 'user');
+      return backend.withToken(cred.secret.reveal());
+    } catch (err) {
+      if (mode === 'user_then_service' && err instanceof CredentialError) return backend.adapter;
+      throw err;
+    }
+  }
+
   private async step(run: Run): Promise<Next> {
     if (TERMINAL_STATES.has(run.state)) return 'done';
     const backend = run.backendId ? this.o.registry.get(run.backendId) : undefined;
     if (!backend) {
       return this.finish(run, 'SYSTEM_ERROR', `Backend '${run.backendId}' is no longer configured on this broker.`);
     }
-    if (run.cancelRequested) return this.cancel(run, backend);
-    if (!run.remoteId) return this.submit(run, backend);
-    return this.poll(run, backend);
+    let acting: Backend;
+    try {
+      acting = { ...backend, adapter: await this.adapterFor(run, backend) };
+    } catch (err) {
+      if (err instanceof CredentialError) {
+        return this.finish(run, 'SYSTEM_ERROR', `${err.message} Store your token for ${backend.config.id} at PUT /api/v1/credentials/${backend.config.id}.`);
+      }
+      throw err;
+    }
+    if (run.cancelRequested) return this.cancel(run, acting);
+    if (!run.remoteId) return this.submit(run, acting);
+    return this.poll(run, acting);
   }
 
   /** Takes one of the backend's job slots, or says how long to wait for one. */

@@ -34,7 +34,15 @@ export interface TestBroker {
 const FAST_TIMING = { queue: 50, validation: 150, qc: 150, phasing: 200, imputation: 300, compression: 100, export: 100 };
 
 export interface TestBrokerOptions {
-  profiles?: { id: string; profile: 'mis2' | 'afrigen'; maxRunningJobsPerUser?: number; maxConcurrentJobs?: number }[];
+  profiles?: {
+    id: string;
+    profile: 'mis2' | 'afrigen';
+    maxRunningJobsPerUser?: number;
+    maxConcurrentJobs?: number;
+    credentials?: 'service' | 'user' | 'user_then_service';
+    /** More accounts on the simulated server, e.g. a user who brings their own token. */
+    extraUsers?: string[];
+  }[];
   timing?: Partial<typeof FAST_TIMING>;
   env?: Record<string, string>;
   sweepGraceMs?: number;
@@ -56,7 +64,7 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
     const sim = createCloudgeneSimulator({
       profile: p.profile,
       workDir: join(dataDir, 'sim', p.id),
-      users: [{ username: 'broker', password: 'pw' }],
+      users: [{ username: 'broker', password: 'pw' }, ...(p.extraUsers ?? []).map((u) => ({ username: u, password: 'pw' }))],
       maxRunningJobsPerUser: p.maxRunningJobsPerUser ?? 2,
       timing: { ...FAST_TIMING, ...options.timing },
     });
@@ -74,6 +82,7 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
       maxPollIntervalMs: 2_000,
       retentionDays: 7,
       demo: true,
+      ...(p.credentials ? { credentials: p.credentials } : {}),
     });
   }
   const redisUrl = testRedisUrl();
@@ -90,7 +99,11 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
   let config = loadConfig(baseEnv);
   let extraEnv: Record<string, string> = {};
   const backends = (): Backend[] =>
-    configs.map((c) => ({ config: c, adapter: createCloudgeneAdapter({ baseUrl: c.url, token: c.token!, timeoutMs: 5_000 }) }));
+    configs.map((c) => ({
+      config: c,
+      adapter: createCloudgeneAdapter({ baseUrl: c.url, token: c.token!, timeoutMs: 5_000 }),
+      withToken: (token: string) => createCloudgeneAdapter({ baseUrl: c.url, token, timeoutMs: 5_000 }),
+    }));
   const queueName = `runs-${db.url.split('/').pop()}`;
   const start = () =>
     startBroker({

@@ -16,6 +16,7 @@ import type { App, AppDeps } from '../http/context';
 import { ApiError, badRequest } from '../http/errors';
 import { checkFileName, printable, stageStream, stageUrl, summaryOf, type StagedInput } from '../runs/inputs';
 import { resolveRun, type Candidate } from '../runs/params';
+import { CredentialError } from '../vault/vault';
 
 export const WORKFLOW_TYPE = 'NFL';
 export const WORKFLOW_TYPE_VERSION = 'DSL2';
@@ -295,6 +296,17 @@ export function registerRunsPost(app: App, deps: AppDeps): void {
       const views = await deps.registry.views();
       const candidates: Candidate[] = views.map((v) => ({ ...v }));
       const resolved = resolveRun(params, candidates, detected === 'hg19' || detected === 'hg38' ? detected : null);
+
+      const chosen = deps.registry.get(resolved.backendId);
+      if (chosen?.config.credentials === 'user' && deps.vault) {
+        // This backend runs jobs under each user's own account: without their token it cannot.
+        try {
+          await deps.vault.resolve({ issuer: principal.issuer, subject: principal.subject }, resolved.backendId, 'user');
+        } catch (err) {
+          if (!(err instanceof CredentialError)) throw err;
+          throw badRequest(`${err.message} ${chosen.config.name} runs jobs under your own account: store your API token with PUT /api/v1/credentials/${resolved.backendId}.`);
+        }
+      }
 
       const problems = validateCohort(summaries, {
         build: resolved.params.build as 'hg19' | 'hg38',
