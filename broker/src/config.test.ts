@@ -173,6 +173,7 @@ describe('defaults', () => {
         maxPollIntervalMs: 300_000,
         retentionDays: 7,
         demo: false,
+        credentials: 'service',
       },
     ]);
   });

@@ -6,19 +6,8 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { httpUrl, unknownKeys } from './http/settings';
 import { passportTrustSchema, type PassportTrustInput } from './auth/passport/trust';
-
-/** Only http(s): `z.url()` alone also accepts `ftp:`, `mailto:` or `javascript:`. */
-const httpUrl = (what: string, example: string) =>
-  z.url({ protocol: /^https?$/, error: `${what} must be an absolute http(s) URL such as ${example}` });
-
-/** Unknown keys are refused (a typo such as `tokenenv` must not be dropped silently). */
-const unknownKeys =
-  (valid: readonly string[]) =>
-  (issue: { code?: string; keys?: string[] }): string | undefined =>
-    issue.code === 'unrecognized_keys'
-      ? `unknown setting ${(issue.keys ?? []).map((k) => `"${k}"`).join(', ')} (valid: ${valid.join(', ')})`
-      : undefined;
 
 const backendShape = {
   id: z

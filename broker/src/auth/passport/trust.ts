@@ -21,6 +21,7 @@
  *     sources: [https://ega-archive.org/dacs/EGAC00001000205]
  */
 import { z } from 'zod';
+import { httpUrl, unknownKeys } from '../../http/settings';
 
 /** An entry of a `jku` allow-list, compiled: an exact URL, or a URL prefix ending in `/`. */
 export type JkuRule = { kind: 'exact'; url: string } | { kind: 'prefix'; prefix: string };
@@ -69,19 +70,9 @@ export function parseJku(value: string): URL | null {
 }
 
 /** Only http(s): `z.url()` alone also accepts `ftp:`, `mailto:` or `javascript:`. */
-const httpUrl = (what: string, example: string) =>
-  z.url({ protocol: /^https?$/, error: `${what} must be an absolute http(s) URL such as ${example}` });
-
 const jkuEntry = z.string().refine((entry) => compileJkuRule(entry) !== null, {
   error: 'jku entries must be an http(s) URL without credentials or fragment (exact match), or a URL ending in "/*" (any URL under that path), e.g. https://keys.example.org/ga4gh/*',
 });
-
-const unknownKeys =
-  (valid: readonly string[]) =>
-  (issue: { code?: string; keys?: string[] }): string | undefined =>
-    issue.code === 'unrecognized_keys'
-      ? `unknown setting ${(issue.keys ?? []).map((k) => `"${k}"`).join(', ')} (valid: ${valid.join(', ')})`
-      : undefined;
 
 const brokerShape = {
   /** Exactly the `iss` of the Passport JWTs (compared byte for byte). */
