@@ -12,6 +12,7 @@ import {
   createPassportCache,
   createVisaVerifier,
   evaluatePassport,
+  PassportRefusedError,
   verifyPassportToken,
   type PassportCache,
   type PassportResult,
@@ -53,6 +54,32 @@ export interface AccessControl {
 }
 
 const PASSPORT_TOKEN_TYPE = 'urn:ga4gh:params:oauth:token-type:passport';
+
+/** Passports are tens of KB; anything far beyond is not one, whoever sends it. */
+const MAX_PASSPORT_RESPONSE_BYTES = 2 * 1024 * 1024;
+
+async function readJsonCapped(res: Response): Promise<Record<string, unknown>> {
+  if (!res.body) return {};
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_PASSPORT_RESPONSE_BYTES) {
+      await reader.cancel();
+      return {};
+    }
+    chunks.push(value);
+  }
+  try {
+    const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
 
 function bearerToken(c: Context<AppEnv>): string {
   return /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? '';
@@ -96,7 +123,7 @@ export function createAccessControl(o: AccessOptions): AccessControl {
           subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
         }),
       });
-      const body = (await res.json().catch(() => ({}))) as { access_token?: unknown; issued_token_type?: unknown; error?: unknown };
+      const body = (await readJsonCapped(res)) as { access_token?: unknown; issued_token_type?: unknown; error?: unknown };
       if (!res.ok || typeof body.access_token !== 'string' || body.issued_token_type !== PASSPORT_TOKEN_TYPE) {
         return { jwts: [], refused: [unavailable(source.issuer, `token exchange answered HTTP ${res.status}${typeof body.error === 'string' ? ` ${body.error}` : ''}`)] };
       }
@@ -105,7 +132,7 @@ export function createAccessControl(o: AccessOptions): AccessControl {
     }
     if (source.userinfoEndpoint) {
       const res = await fetch(source.userinfoEndpoint, { signal: timeout(), headers: { Authorization: `Bearer ${token}` } });
-      const body = (await res.json().catch(() => ({}))) as { ga4gh_passport_v1?: unknown };
+      const body = (await readJsonCapped(res)) as { ga4gh_passport_v1?: unknown };
       if (!res.ok) return { jwts: [], refused: [unavailable(source.issuer, `userinfo answered HTTP ${res.status}`)] };
       const list = Array.isArray(body.ga4gh_passport_v1) ? body.ga4gh_passport_v1.filter((v): v is string => typeof v === 'string') : [];
       return { jwts: list, refused: [] };
@@ -130,8 +157,11 @@ export function createAccessControl(o: AccessOptions): AccessControl {
         try {
           ({ jwts, refused } = await visasFrom(source, token));
         } catch (err) {
-          o.log.warn({ issuer: source.issuer, reason: (err as Error).name }, 'passport could not be obtained');
-          refused = [unavailable(source.issuer, (err as Error).name === 'PassportRefusedError' ? 'the passport was refused' : 'no answer')];
+          // A Passport JWT that was obtained but refused (too large, bad signature, expired...)
+          // keeps its own reason: "try again later" would be wrong, trying again gives the same.
+          const refusal = err instanceof PassportRefusedError ? err.refusal : unavailable(source.issuer, 'no answer');
+          o.log.warn({ issuer: source.issuer, reason: refusal.reason }, 'passport could not be obtained');
+          refused = [refusal];
         }
       }
       const result = jwts.length ? await evaluatePassport(jwts, caller, verifier) : { ...none };

@@ -39,7 +39,8 @@ export const ACCEPTED_ALGORITHMS = ['RS256', 'ES256', 'PS256', 'EdDSA'] as const
  * Real access tokens are 1-3 KB; a Passport-scoped one with many claims stays well under 8 KB.
  * Anything bigger is refused before it is base64-decoded or JSON-parsed.
  */
-export const MAX_TOKEN_LENGTH = 16 * 1024;
+// Real GA4GH passports carried in a token reach tens of KB; the server takes 64 KB of headers.
+export const MAX_TOKEN_LENGTH = 56 * 1024;
 
 /**
  * `typ` values an access token may carry: RFC 9068 `at+jwt`, plain `JWT` (AAI 1.2 allows it, and

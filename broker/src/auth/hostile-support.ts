@@ -124,3 +124,62 @@ export function visaClaims(o: { iss: string; sub: string; type: string; value: s
     ...o.extra,
   };
 }
+
+export interface EsKey {
+  jwk: JWK;
+  key: CryptoKey;
+  kid: string;
+}
+
+export async function newEsKey(): Promise<EsKey> {
+  const { generateKeyPair, exportJWK, calculateJwkThumbprint } = await import('jose');
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  const jwk = await exportJWK(pair.publicKey);
+  const kid = await calculateJwkThumbprint(jwk);
+  return { jwk: { ...jwk, kid, alg: 'ES256', use: 'sig' }, key: pair.privateKey, kid };
+}
+
+export const signEs = (k: EsKey, payload: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> =>
+  new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: k.kid, ...header }).sign(k.key);
+
+/**
+ * A production-shaped Passport broker on loopback: discovery, its JWKS, a visa JWKS, and an
+ * RFC 8693 token endpoint whose answer the test chooses per subject (`passports`).
+ */
+export interface FakePassportBroker extends CountingServer {
+  issuer: string;
+  op: EsKey;
+  visaKey: EsKey;
+  /** What the token exchange answers for a subject: a Passport JWT, or a raw [status, body]. */
+  passports: Map<string, () => Promise<string | [number, string]>>;
+}
+
+export async function startFakePassportBroker(): Promise<FakePassportBroker> {
+  const server = (await startCountingServer()) as FakePassportBroker;
+  server.issuer = server.url;
+  server.op = await newEsKey();
+  server.visaKey = await newEsKey();
+  server.passports = new Map();
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(typeof body === 'string' ? body : JSON.stringify(body));
+  };
+  server.handler = (req, res, body) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/.well-known/openid-configuration') return json(res, 200, { issuer: server.issuer, jwks_uri: `${server.issuer}/jwks` });
+    if (path === '/jwks') return json(res, 200, { keys: [server.op.jwk] });
+    if (path === '/visa-jwks') return json(res, 200, { keys: [server.visaKey.jwk] });
+    if (path === '/token' && req.method === 'POST') {
+      const subjectToken = new URLSearchParams(body).get('subject_token') ?? '';
+      const sub = String((JSON.parse(Buffer.from(subjectToken.split('.')[1] ?? '', 'base64url').toString('utf8') || '{}') as { sub?: unknown }).sub);
+      const make = server.passports.get(sub);
+      if (!make) return json(res, 400, { error: 'invalid_grant' });
+      void make().then((answer) => {
+        if (Array.isArray(answer)) return json(res, answer[0], answer[1]);
+        return json(res, 200, { access_token: answer, issued_token_type: 'urn:ga4gh:params:oauth:token-type:passport', token_type: 'N_A' });
+      });
+      return;
+    }
+    json(res, 404, { error: 'not_found' });
+  };
+  return server;
+}

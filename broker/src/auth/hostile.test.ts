@@ -12,7 +12,10 @@
  * reaches the broker); that is the documented, accepted answer for "headers of 64 KB".
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userTokens } from '../dev/test-support';
@@ -21,13 +24,17 @@ import { startTestBroker, type TestBroker } from '../testing/broker';
 import {
   hs256WithPublicKey,
   loadForgeKeys,
+  newEsKey,
   nowSec,
   signAs,
+  signEs,
   startCountingServer,
+  startFakePassportBroker,
   tamper,
   unsignedJwt,
   visaClaims,
   type CountingServer,
+  type FakePassportBroker,
   type ForgeKeys,
 } from './hostile-support';
 import type { AuthErrorReason } from './errors';
@@ -447,7 +454,8 @@ function rawGet(path: string, headers: Record<string, string>): Promise<{ status
 }
 
 describe('sizes', () => {
-  it('a realistic passport of ~40 KB (dozens of visas) fits and is accepted', async () => {
+  // Node takes 64 KB of headers; the token cap (56 KB) leaves room for real passports.
+  it('a realistic passport of ~40 KB (dozens of visas) in the access token fits and is accepted', async () => {
     const { token, visas } = await passportOf('frank', 40 * 1024);
     expect(token.length).toBeGreaterThanOrEqual(40 * 1024);
     expect(token.length).toBeLessThan(48 * 1024);
@@ -488,6 +496,139 @@ describe('sizes', () => {
     const fits = await call('GET', '/api/v1/me', bearer(aliceToken), { 'X-Padding': 'p'.repeat(48 * 1024) });
     expect(fits.status).toBe(200);
     expect((await call('GET', '/api/v1/me', bearer(aliceToken))).status).toBe(200);
+  });
+});
+
+/**
+ * A second broker shaped like production: no dev provider, a configured Passport broker that
+ * hands out passports by token exchange, production jku rules (https only, public addresses only),
+ * and visa issuers whose allow-lists name private and loopback key URLs on purpose.
+ */
+describe('production trust rules (configured issuer, token exchange)', () => {
+  let prod: TestBroker;
+  let idp: FakePassportBroker;
+  const VISAS = 'https://visas.hostile.test';
+  const SOURCE = 'https://so.hostile.test';
+
+  const prodToken = (sub: string, claims: Record<string, unknown> = {}) =>
+    signEs(idp.op, { iss: idp.issuer, sub, aud: 'hostile-broker', iat: nowSec(), exp: nowSec() + 600, jti: randomUUID(), scope: 'openid ga4gh_passport_v1 wes', ...claims }, { typ: 'at+jwt' }).then(keep);
+  const prodVisa = (sub: string, header: Record<string, unknown>, iss = VISAS) =>
+    signEs(idp.visaKey, visaClaims({ iss, sub, type: 'ResearcherStatus', value: REGISTERED_ACCESS_DOI, source: SOURCE }), { typ: 'vnd.ga4gh.visa+jwt', ...header }).then(keep);
+  const passportJwt = (sub: string, visas: string[]) =>
+    signEs(idp.op, { iss: idp.issuer, sub, iat: nowSec(), exp: nowSec() + 600, jti: randomUUID(), ga4gh_passport_v1: visas }, { typ: 'vnd.ga4gh.passport+jwt' }).then(keep);
+
+  const prodCall = async (path: string, token: string, method: 'GET' | 'POST' = 'GET'): Promise<Answer> => {
+    const res = await fetch(`${prod.url}${path}`, { method, headers: { Authorization: bearer(token) }, ...(method === 'POST' ? { body: new FormData() } : {}) });
+    const text = await res.text();
+    bodies.push(text);
+    expect(res.status, text).toBeLessThan(500);
+    return { status: res.status, text, body: JSON.parse(text) as Record<string, unknown>, headers: res.headers };
+  };
+  const refusedOf = async (token: string) => {
+    const post = await prodCall('/ga4gh/wes/v1/runs', token, 'POST');
+    expect(post.status).toBe(403);
+    expect(post.body).toEqual({ msg: expect.any(String), status_code: 403 });
+    const me = await prodCall('/api/v1/me', token);
+    expect(me.status).toBe(200);
+    return { msg: String(post.body.msg), refused: (me.body as { refused_visas: { reason: string; message: string }[] }).refused_visas, visas: (me.body as { visas: unknown[] }).visas };
+  };
+
+  beforeAll(async () => {
+    idp = await startFakePassportBroker();
+    const file = join(mkdtempSync(join(tmpdir(), 'hostile-')), 'broker.json');
+    const port = idp.port;
+    writeFileSync(
+      file,
+      JSON.stringify({
+        // Validation wants one; the test broker runs its own simulator backends instead.
+        backends: [{ id: 'mis2', kind: 'cloudgene', name: 'simulator', url: 'http://127.0.0.1:9/', token: 'unused', appId: 'imputationserver2' }],
+        oidc: {
+          issuers: [
+            {
+              issuer: idp.issuer,
+              audience: 'hostile-broker',
+              jwksUri: `${idp.issuer}/jwks`,
+              passport: { tokenExchange: { tokenEndpoint: `${idp.issuer}/token`, clientId: 'clearinghouse', clientSecretEnv: 'HOSTILE_EXCHANGE_SECRET' } },
+            },
+          ],
+        },
+        passports: {
+          brokers: [{ issuer: idp.issuer, jwksUri: `${idp.issuer}/jwks` }],
+          visaIssuers: [
+            // Allow-listed on purpose, and still never fetched: private literal, loopback name, plain http.
+            { issuer: VISAS, jku: ['https://10.0.0.1/keys', `https://localhost:${port}/keys`, `http://127.0.0.1:${port}/keys`] },
+            { issuer: idp.issuer, jwksUri: `${idp.issuer}/visa-jwks` },
+          ],
+          sources: [SOURCE],
+        },
+      }),
+    );
+    process.env.HOSTILE_EXCHANGE_SECRET = 'exchange-secret';
+    prod = await startTestBroker({ profiles: [{ id: 'mis2', profile: 'mis2' }], env: { DEMO: 'false', CONFIG_FILE: file, HOSTILE_EXCHANGE_SECRET: 'exchange-secret' } });
+    expect(prod.broker.devOidc).toBeNull();
+  });
+  afterAll(async () => {
+    await prod?.close();
+    await idp?.close();
+  });
+
+  it('an allow-listed jku on a private address, a name resolving to loopback, or plain http: jku_not_allowed, never connected', async () => {
+    idp.reset();
+    const cases: [string, RegExp][] = [
+      ['https://10.0.0.1/keys', /non-public network address/],
+      [`https://localhost:${idp.port}/keys`, /resolves to a non-public network address/],
+      [`http://127.0.0.1:${idp.port}/keys`, /not https/],
+    ];
+    for (const [jku, why] of cases) {
+      const started = Date.now();
+      const { msg, refused } = await refusedOf(await prodToken('mallory', { ga4gh_passport_v1: [await prodVisa('mallory', { jku })] }));
+      expect(msg).toContain('jku_not_allowed');
+      expect(refused, jku).toEqual([expect.objectContaining({ reason: 'jku_not_allowed', message: expect.stringMatching(why) })]);
+      expect(Date.now() - started, `${jku} answered without waiting for a fetch`).toBeLessThan(2_000);
+    }
+    // Only the issuer's own JWKS was fetched (to check the access tokens), never /keys.
+    expect(idp.hits.get('/keys') ?? 0).toBe(0);
+    expect([...idp.hits.keys()].sort()).toEqual(['/jwks']);
+  });
+
+  it('a realistic passport of ~40 KB by token exchange: accepted, exchanged once, then cached', async () => {
+    const visas: string[] = [];
+    while (visas.join('').length < 40 * 1024) {
+      visas.push(
+        await signEs(idp.visaKey, visaClaims({ iss: idp.issuer, sub: 'grace', type: 'ControlledAccessGrants', value: `https://ega-archive.org/datasets/EGAD${String(visas.length).padStart(11, '0')}`, source: SOURCE, by: 'dac' }), { typ: 'vnd.ga4gh.visa+jwt' }),
+      );
+    }
+    const passport = await passportJwt('grace', visas);
+    expect(passport.length).toBeGreaterThan(40 * 1024);
+    idp.passports.set('grace', async () => passport);
+    idp.reset();
+    const token = await prodToken('grace');
+    for (let i = 0; i < 3; i++) {
+      const me = await prodCall('/api/v1/me', token);
+      expect(me.status).toBe(200);
+      expect(me.body).toMatchObject({ subject: 'grace', refused_visas: [] });
+      expect((me.body as { visas: unknown[] }).visas).toHaveLength(visas.length);
+    }
+    expect(idp.hits.get('/token')).toBe(1);
+  });
+
+  it('a passport of 1 MB by token exchange: refused unread, reason too_large (not "try again later")', async () => {
+    const big = `${Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'vnd.ga4gh.passport+jwt' })).toString('base64url')}.${'A'.repeat(1024 * 1024)}.c2ln`;
+    idp.passports.set('heidi', async () => big);
+    const { msg, refused, visas } = await refusedOf(await prodToken('heidi'));
+    expect(visas).toEqual([]);
+    expect(refused).toEqual([expect.objectContaining({ reason: 'too_large', message: expect.stringMatching(/larger than 512 KB/) })]);
+    expect(msg).toContain('too_large');
+  });
+
+  it('a passport from the exchange that is forged or expired keeps its reason; an exchange failure is keys_unavailable', async () => {
+    const rogue = await newEsKey();
+    idp.passports.set('ivan', async () => signEs(rogue, { iss: idp.issuer, sub: 'ivan', iat: nowSec(), exp: nowSec() + 600, ga4gh_passport_v1: [] }, { typ: 'vnd.ga4gh.passport+jwt', kid: idp.op.kid }));
+    expect((await refusedOf(await prodToken('ivan'))).refused).toEqual([expect.objectContaining({ reason: 'bad_signature' })]);
+    idp.passports.set('judy', async () => signEs(idp.op, { iss: idp.issuer, sub: 'judy', iat: nowSec() - 7200, exp: nowSec() - 3600, ga4gh_passport_v1: [] }, { typ: 'vnd.ga4gh.passport+jwt' }));
+    expect((await refusedOf(await prodToken('judy'))).refused).toEqual([expect.objectContaining({ reason: 'expired' })]);
+    idp.passports.set('ken', async () => [500, '<html>boom</html>']);
+    expect((await refusedOf(await prodToken('ken'))).refused).toEqual([expect.objectContaining({ reason: 'keys_unavailable' })]);
   });
 });
 

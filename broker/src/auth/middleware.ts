@@ -40,7 +40,7 @@ export interface BearerAuthOptions {
  * limit on all headers together is 16 KB by default, so this only matters when the server was
  * started with a larger `maxHeaderSize`; either way nothing big is ever parsed.
  */
-const MAX_HEADER_LENGTH = 16 * 1024 + 64;
+const MAX_HEADER_LENGTH = 56 * 1024 + 64;
 
 /** RFC 6750 `b64token`, the only thing a Bearer credential may be. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
