@@ -11,6 +11,7 @@ import { HTTPException } from 'hono/http-exception';
 import { loadWesSpecText } from '@ibroker/api-spec/index';
 import { BROKER_API_INFO, createApiApp } from './api/openapi';
 import { registerAuditList } from './api/audit_list';
+import { registerAuthRoutes } from './api/auth_routes';
 import { registerBackendsList } from './api/backends_list';
 import { registerMeGet } from './api/me_get';
 import { registerCredentialsDelete } from './api/credentials_delete';
@@ -75,6 +76,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       deps.log.info({ requestId, method: c.req.method, path: c.req.path, route, status: c.res.status, ms: Math.round(ms) }, 'request');
     }
   });
+
+  // Before every route: a session cookie becomes the same bearer token the APIs already check.
+  if (deps.portalLogin) {
+    app.use('*', deps.portalLogin.sessionAuth.middleware);
+    registerAuthRoutes(app, { portalLogin: deps.portalLogin, log: deps.log, ...(deps.audit ? { audit: deps.audit } : {}) });
+  }
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);

@@ -20,6 +20,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
 import { startDemoFederation, type DemoFederation } from './dev/demo';
 import { createDevOidcProvider, PORTAL_SERVER_CLIENT, type DevOidc } from './dev/oidc';
 import { createAccessControl, type PassportSource } from './auth/access';
+import { createPortalLogin } from './auth/session/index';
 import { loadPolicy } from './auth/policy/index';
 import { createApp } from './app';
 import type { AppDeps, AppEnv } from './http/context';
@@ -178,6 +179,28 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
         void audit.record({ action: 'auth.token_refused', outcome: 'denied', reason: err.reason, source: audit.source(c) });
       },
     });
+    // The portal's login (auth code + PKCE, server-side sessions); for now against the dev provider.
+    const portalLogin = devOidc
+      ? createPortalLogin({
+          ds,
+          box,
+          publicUrl,
+          log,
+          audit,
+          oidc: {
+            issuer: devOidc.issuer,
+            clientId: PORTAL_SERVER_CLIENT.clientId,
+            clientSecret: PORTAL_SERVER_CLIENT.clientSecret ?? '',
+            redirectUri: `${publicUrl}/auth/callback`,
+            scopes: ['openid', 'ga4gh_passport_v1', 'wes'],
+          },
+        })
+      : undefined;
+    if (portalLogin) {
+      const sweep = setInterval(() => void portalLogin.sessions.sweep().catch(() => {}), 10 * 60_000);
+      sweep.unref();
+      closers.push(async () => clearInterval(sweep));
+    }
     const deps: AppDeps = {
       config,
       ds,
@@ -188,6 +211,7 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
       log,
       urls: { base: publicUrl },
       authenticate,
+      ...(portalLogin ? { portalLogin } : {}),
       allowPrivateInputUrls: options.allowPrivateInputUrls ?? false,
       audit,
       access,

@@ -210,7 +210,7 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<De
       {
         client_id: PORTAL_SERVER_CLIENT.clientId,
         client_secret: PORTAL_SERVER_CLIENT.clientSecret,
-        grant_types: ['authorization_code', TOKEN_EXCHANGE_GRANT],
+        grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE_GRANT],
         response_types: ['code'],
         redirect_uris: redirectUris,
         token_endpoint_auth_method: 'client_secret_basic',
@@ -235,7 +235,11 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<De
       Interaction: 600,
       Session: 8 * 3600,
       Grant: 8 * 3600,
+      RefreshToken: 8 * 3600,
     },
+    // The broker's server-side portal session refreshes silently (auth/session): refresh tokens for
+    // `portal-server` only, without `offline_access`, and bound to the login session here.
+    issueRefreshToken: (_ctx: KoaContextWithOIDC, client: Client) => client.clientId === PORTAL_SERVER_CLIENT.clientId,
     // Authorization code only: no implicit or hybrid flows that put tokens in URLs.
     responseTypes: ['code'],
     // PKCE for every authorization-code client, confidential ones included (OAuth 2.1).

@@ -2,6 +2,7 @@ import type { Context, Hono, MiddlewareHandler } from 'hono';
 import type { DataSource } from 'typeorm';
 import type { AuditLog } from '../audit/log';
 import type { AccessControl } from '../auth/access';
+import type { PortalLogin } from '../auth/session/index';
 import type { Principal } from '../auth/principal';
 import type { BackendRegistry } from '../backends/registry';
 import type { FsBlobStore } from '../blobs/store';
@@ -28,6 +29,8 @@ export interface AppDeps {
   allowPrivateInputUrls?: boolean;
   /** The caller's passport and the one policy function every route asks. */
   access: AccessControl;
+  /** Portal login (auth/session); absent: no cookie sessions, no /auth routes. */
+  portalLogin?: PortalLogin;
   /** The append-only audit trail (issue 3). */
   audit?: AuditLog;
   /** Resolves for an administrator; throws an ApiError (403) for anyone else. Absent: nobody is. */
