@@ -1,18 +1,19 @@
 /**
- * `npm run bench [-- reads|upload|startup ...]`: runs the benchmarks, prints figures with their
+ * `npm run bench [-- reads|upload|startup|auth ...]`: runs the benchmarks, prints figures with their
  * ratios to a baseline measured in the same run, writes `.data/bench/results.json`.
  * Knobs (environment): BENCH_RUNS, BENCH_OTHER_RUNS, BENCH_CONCURRENCY, BENCH_DURATION_S,
- * BENCH_WARMUP_S, BENCH_UPLOAD_MB, BENCH_UPLOAD_LEVEL, BENCH_UPLOAD_SAMPLES.
+ * BENCH_WARMUP_S, BENCH_UPLOAD_MB, BENCH_UPLOAD_LEVEL, BENCH_UPLOAD_SAMPLES, BENCH_AUTH_RUNS, BENCH_AUTH_ROUNDS.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { benchAuth, type AuthResult } from './auth';
 import { ROOT, cleanupAll, installSignalCleanup } from './lib/proc';
 import { benchReads, type ReadsResult } from './reads';
 import { benchStartup, type StartupResult } from './startup';
 import { benchUpload, type UploadResult } from './upload';
 
-const ALL = ['reads', 'upload', 'startup'] as const;
+const ALL = ['reads', 'upload', 'startup', 'auth'] as const;
 type Name = (typeof ALL)[number];
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
@@ -30,6 +31,7 @@ interface Results {
   reads?: ReadsResult;
   upload?: UploadResult;
   startup?: StartupResult;
+  auth?: AuthResult;
   failures: Record<string, string>;
 }
 
@@ -55,6 +57,7 @@ try {
       if (name === 'reads') results.reads = await benchReads(log);
       if (name === 'upload') results.upload = await benchUpload(log);
       if (name === 'startup') results.startup = await benchStartup(log);
+      if (name === 'auth') results.auth = await benchAuth(log);
     } catch (e) {
       results.failures[name] = (e as Error).stack ?? String(e);
       console.error(`  ${name} FAILED: ${(e as Error).message}`);
@@ -95,6 +98,13 @@ if (s) {
   rows.push(['start to ready, fresh DATA_DIR (initdb)', `${s.cold.readyMs} ms`, `${s.ratios.cold}x node spawn`, '']);
   rows.push(['start to ready, same DATA_DIR', `${s.warm.readyMs} ms`, `${s.ratios.warm}x node spawn`, '']);
   rows.push(['node -e "" spawn to exit', `${s.baseline.nodeSpawnMs} ms`, 'baseline', '']);
+}
+const a = results.auth;
+if (a) {
+  const fig = (x: typeof a.noAuth) => `${x.rps} req/s, p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, ${x.serverCpuMsPerRequest} ms CPU/req`;
+  rows.push([`GET /runs/{id}, ${a.visas}-visa passport cached (c=${a.concurrency})`, fig(a.authenticated), `${a.ratio.rps}x rps, ${a.ratio.p50}x p50, ${a.ratio.p99}x p99, ${a.ratio.cpu}x CPU`, '']);
+  rows.push(['  first request (passport not cached yet)', `${a.coldFirstRequestMs} ms`, '', '']);
+  rows.push(['GET /runs/{id}, no authentication', fig(a.noAuth), 'baseline', '']);
 }
 if (rows.length) {
   const w0 = Math.max(...rows.map((x) => x[0].length));
