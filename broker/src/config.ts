@@ -54,12 +54,27 @@ const passportSourceShape = {
     .optional(),
   userinfoEndpoint: httpUrl('userinfoEndpoint', 'https://login.example.org/oidc/userinfo').optional(),
 };
+const opaqueShape = {
+  /** RFC 7662 token introspection (preferred): needs the broker's client at the issuer. */
+  introspectionEndpoint: httpUrl('introspectionEndpoint', 'https://login.example.org/oidc/introspect').optional(),
+  clientId: z.string().min(1).optional(),
+  clientSecretEnv: z.string().min(1).optional(),
+  /** Or: a token is taken as valid when the issuer's UserInfo answers for it. */
+  userinfoEndpoint: httpUrl('userinfoEndpoint', 'https://login.example.org/oidc/userinfo').optional(),
+};
 const issuerShape = {
   issuer: httpUrl('issuer', 'https://login.elixir-czech.org/oidc/'),
   audience: z.string().optional(),
   jwksUri: httpUrl('jwksUri', 'https://login.example.org/jwks').optional(),
   /** How this issuer hands out GA4GH passports, when it is a Passport broker. */
   passport: z.strictObject(passportSourceShape, { error: unknownKeys(Object.keys(passportSourceShape)) }).optional(),
+  /** Accept opaque (non-JWT) access tokens from this issuer. */
+  opaqueTokens: z
+    .strictObject(opaqueShape, { error: unknownKeys(Object.keys(opaqueShape)) })
+    .refine((o) => o.userinfoEndpoint || (o.introspectionEndpoint && o.clientId && o.clientSecretEnv), {
+      error: 'opaqueTokens needs introspectionEndpoint with clientId and clientSecretEnv, or userinfoEndpoint',
+    })
+    .optional(),
 };
 const fileShape = {
   publicUrl: httpUrl('publicUrl', 'https://imputation.example.org').optional(),
@@ -127,6 +142,7 @@ export interface OidcIssuerConfig {
     tokenExchange?: { tokenEndpoint: string; clientId: string; clientSecretEnv: string };
     userinfoEndpoint?: string;
   };
+  opaqueTokens?: { introspectionEndpoint?: string; clientId?: string; clientSecretEnv?: string; userinfoEndpoint?: string };
 }
 
 export interface Config {
@@ -224,6 +240,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const i of issuers) {
     const secretEnv = i.passport?.tokenExchange?.clientSecretEnv;
     if (secretEnv && !env[secretEnv]) problems.push(`oidc.issuers ${i.issuer}: environment variable ${secretEnv} (token exchange client secret) is not set`);
+    const introspectionEnv = i.opaqueTokens?.clientSecretEnv;
+    if (introspectionEnv && !env[introspectionEnv]) problems.push(`oidc.issuers ${i.issuer}: environment variable ${introspectionEnv} (introspection client secret) is not set`);
   }
   if (!demo && backends.length === 0) {
     problems.push('backends: configure at least one backend in CONFIG_FILE (or DEMO=true for the demo simulators)');

@@ -149,7 +149,17 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
         exchange: { tokenEndpoint: devOidc.tokenEndpoint, clientId: PORTAL_SERVER_CLIENT.clientId, clientSecret: PORTAL_SERVER_CLIENT.clientSecret ?? '' },
       });
     }
-    const verifier = createTokenVerifier({ issuers });
+    const verifier = createTokenVerifier({
+      issuers: issuers.map((i) => {
+        const o = i.opaqueTokens;
+        if (!o) return i;
+        const introspection =
+          o.introspectionEndpoint && o.clientId && o.clientSecretEnv
+            ? { endpoint: o.introspectionEndpoint, clientId: o.clientId, clientSecret: process.env[o.clientSecretEnv] ?? '' }
+            : undefined;
+        return { ...i, opaque: { ...(introspection ? { introspection } : {}), ...(o.userinfoEndpoint ? { userinfoEndpoint: o.userinfoEndpoint } : {}) } };
+      }),
+    });
     const policy = loadPolicy(config.policyFile ?? undefined, { publicUrl });
     if (!config.policyFile && !config.demo) log.warn('no POLICY_FILE: the built-in demo policy trusts no real issuer, so every request will be denied');
 

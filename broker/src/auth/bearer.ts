@@ -23,6 +23,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { AuthError } from './errors';
+import { createOpaqueVerifier, looksLikeJwt, type OpaqueTokenSource } from './opaque';
 import type { Principal } from './principal';
 
 export { AuthError, isAuthError, type AuthErrorReason } from './errors';
@@ -59,6 +60,8 @@ export interface TrustedIssuer {
    * IdP minted for some other service is accepted here too.
    */
   audience?: string | string[];
+  /** How the issuer answers for opaque (non-JWT) access tokens: introspection or UserInfo. */
+  opaque?: Omit<OpaqueTokenSource, 'issuer' | 'audience'>;
 }
 
 export interface TokenVerifierOptions {
@@ -111,6 +114,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     entries.set(config.issuer, { config });
   }
   const trustedList = [...entries.keys()];
+  const opaque = createOpaqueVerifier(
+    options.issuers.flatMap((i) => (i.opaque ? [{ issuer: i.issuer, ...i.opaque, ...(i.audience !== undefined ? { audience: i.audience } : {}) }] : [])),
+    fetchTimeoutMs,
+  );
 
   const keysFor = (entry: IssuerEntry): Promise<KeyResolver> => {
     // One discovery per issuer, shared by concurrent requests. A failure is not cached: the next
@@ -154,6 +161,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     if (token.length > MAX_TOKEN_LENGTH) {
       throw new AuthError('malformed', `The access token is longer than ${MAX_TOKEN_LENGTH / 1024} KB, which no issuer we trust produces.`);
     }
+
+    if (opaque.enabled && !looksLikeJwt(token)) return opaque.verify(token);
 
     let header: ReturnType<typeof decodeProtectedHeader>;
     let unverified: JWTPayload;
