@@ -41,6 +41,10 @@ describe("a backend that runs jobs under the user's own account", () => {
     const [{ remote_id }] = await tb.broker.deps.ds.query('SELECT remote_id FROM runs WHERE id = $1', [run_id]);
     // The job belongs to the user's own account on the service, not to the broker's.
     expect(tb.sims.mis2!.getJob(remote_id)?.username).toBe('jdoe');
+    const used = await tb.broker.deps.ds.query(`SELECT actor_subject, object_id FROM audit_events WHERE action = 'credential.used'`);
+    expect(used).toEqual(expect.arrayContaining([{ actor_subject: 'demo-cli', object_id: 'mis2' }]));
+    const everything = JSON.stringify(await tb.broker.deps.ds.query('SELECT * FROM audit_events'));
+    expect(everything).not.toContain(own);
   });
 
   it('falls back to the service account when the user has no token (user_then_service)', async () => {

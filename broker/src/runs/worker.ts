@@ -241,16 +241,17 @@ export class RunWorker {
    * The adapter acting as whoever the backend's `credentials` mode says: the service account, or
    * the run owner's own token from the vault (a Cloudgene job belongs to the account that made it).
    */
-  private async adapterFor(run: Run, backend: Backend): Promise<Backend['adapter']> {
+  private async adapterFor(run: Run, backend: Backend): Promise<{ adapter: Backend['adapter']; source: 'user' | 'service' }> {
     const mode = backend.config.credentials ?? 'service';
-    if (mode === 'service' || !backend.withToken) return backend.adapter;
+    const service = { adapter: backend.adapter, source: 'service' as const };
+    if (mode === 'service' || !backend.withToken) return service;
     if (!this.o.vault) throw new CredentialError('missing', backend.config.id, 'The credential vault is not enabled on this broker.');
     const owner = { issuer: run.ownerIssuer, subject: run.ownerSubject };
     try {
       const cred = await this.o.vault.resolve(owner, backend.config.id, 'user');
-      return backend.withToken(cred.secret.reveal());
+      return { adapter: backend.withToken(cred.secret.reveal()), source: 'user' };
     } catch (err) {
-      if (mode === 'user_then_service' && err instanceof CredentialError) return backend.adapter;
+      if (mode === 'user_then_service' && err instanceof CredentialError) return service;
       throw err;
     }
   }
@@ -263,7 +264,17 @@ export class RunWorker {
     }
     let acting: Backend;
     try {
-      acting = { ...backend, adapter: await this.adapterFor(run, backend) };
+      const { adapter, source } = await this.adapterFor(run, backend);
+      acting = { ...backend, adapter };
+      if (source === 'user' && !run.remoteId && !run.cancelRequested) {
+        await this.o.audit?.record({
+          action: 'credential.used',
+          outcome: 'ok',
+          actor: { issuer: run.ownerIssuer, subject: run.ownerSubject },
+          object: { kind: 'credential', id: backend.config.id },
+          details: { run: run.id },
+        });
+      }
     } catch (err) {
       if (err instanceof CredentialError) {
         return this.finish(run, 'SYSTEM_ERROR', `${err.message} Store your token for ${backend.config.id} at PUT /api/v1/credentials/${backend.config.id}.`);
