@@ -54,6 +54,7 @@ if (!stopping) {
     GA4GH WES 1.1   ${broker.url}/ga4gh/wes/v1/service-info
     API docs        ${broker.url}/docs
     Dev OIDC        ${broker.url}/oidc  (clients demo-cli/demo-cli-secret, demo-cli-2/demo-cli-2-secret)
+    Sign in         ${broker.url}/auth/login  (users alice/alice, admin/admin, bob/bob)
     Backends        ${broker.deps.registry.list().map((b) => `${b.config.id} -> ${b.config.url}`).join('\n                    ')}
                     (local SIMULATORS of Cloudgene 3 servers, not the real services)
 `);
