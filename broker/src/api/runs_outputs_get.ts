@@ -74,6 +74,8 @@ export function registerRunsOutputsGet(api: OpenAPIHono<AppEnv>, deps: AppDeps):
     };
     const stream = deps.blobs.read(file.blobKey, range ?? undefined);
     const body = Readable.toWeb(stream) as ReadableStream<Uint8Array>;
+    // zod-openapi types handler results by the declared JSON schemas; a streamed binary body is
+    // a plain Response, hence the casts below (the route's OpenAPI entry still documents it).
     if (range) {
       headers['Content-Range'] = `bytes ${range.start}-${range.end}/${file.size}`;
       headers['Content-Length'] = String(range.end - range.start + 1);
