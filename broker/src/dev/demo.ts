@@ -27,6 +27,8 @@ export async function startDemoFederation(dataDir: string): Promise<DemoFederati
       workDir: join(dataDir, 'simulators', spec.id),
       users: [DEMO_USER],
       maxRunningJobsPerUser: 2,
+      // Restarting `npm start` then behaves like restarting a real Cloudgene server.
+      persistJobs: true,
     });
     const url = await sim.start(0, '127.0.0.1');
     sims.push(sim);

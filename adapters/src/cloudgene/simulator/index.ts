@@ -12,6 +12,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { randomBytes } from 'node:crypto';
 import { AuthService } from './auth';
+import { createJobSnapshots } from './persistence';
 import { JobEngine } from './jobs';
 import { getProfile, type Profile } from './profiles';
 import { createRoutes, type SimulatorEnv } from './routes';
@@ -88,12 +89,24 @@ export function createCloudgeneSimulator(options: SimulatorOptions): CloudgeneSi
     maintenance: () => maintenance,
   });
   let server: ServerType | null = null;
+  const snapshots = options.persistJobs ? createJobSnapshots(options.workDir) : null;
+  let saver: NodeJS.Timeout | null = null;
+  const save = () => snapshots?.save(engine.jobs.values(), registry.snapshot()).catch(() => undefined) ?? Promise.resolve();
 
   return {
     app,
     profile,
     async start(port = 0, host = '127.0.0.1') {
       await mkdir(options.workDir, { recursive: true });
+      if (snapshots) {
+        const { jobs, downloads } = snapshots.load();
+        for (const job of jobs) engine.jobs.set(job.id, job);
+        registry.restore(downloads);
+        // What a server restart does to every unfinished job.
+        engine.killRunning();
+        saver = setInterval(() => void save(), 1_000);
+        saver.unref();
+      }
       const s = await new Promise<ServerType>((resolve) => {
         const srv = serve({ fetch: app.fetch, port, hostname: host }, () => resolve(srv));
       });
@@ -103,7 +116,9 @@ export function createCloudgeneSimulator(options: SimulatorOptions): CloudgeneSi
       return `http://${shownHost}:${addr.port}`;
     },
     async close() {
+      if (saver) clearInterval(saver);
       await engine.close();
+      await save();
       const s = server;
       server = null;
       if (!s) return;

@@ -49,6 +49,11 @@ export interface SimulatorOptions {
   sendMail?: boolean;
   /** Injectable clock (epoch ms) for job times and token expiry. */
   now?: () => number;
+  /**
+   * Keep jobs and download counters in `workDir/jobs.json` across restarts; unfinished jobs come
+   * back DEAD (-1), as Cloudgene's own do. Off by default (tests start clean).
+   */
+  persistJobs?: boolean;
   /** Injectable randomness for the fault knobs. */
   random?: () => number;
 }

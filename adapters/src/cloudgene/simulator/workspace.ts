@@ -52,6 +52,15 @@ export class DownloadRegistry {
     return files;
   }
 
+  /** Every download with its remaining counter, for persistence. */
+  snapshot(): Download[] {
+    return [...this.byHash.values()].map((d) => ({ ...d }));
+  }
+
+  restore(downloads: Download[]): void {
+    for (const d of downloads) this.byHash.set(d.hash, { ...d });
+  }
+
   removeJob(jobId: string): void {
     for (const [hash, d] of this.byHash) if (d.jobId === jobId) this.byHash.delete(hash);
   }
