@@ -1,7 +1,7 @@
 /**
  * Structural comparison of two OpenAPI 3.0 documents.
  *
- * Our spec-first documents (wes.yaml, later drs.yaml) rewrite descriptions and add examples,
+ * Our spec-first documents (wes.yaml, drs.yaml) rewrite descriptions and add examples,
  * servers and security, but must keep the official GA4GH structure: same paths, operations,
  * parameters, bodies, response codes and component schemas. `normalizeSpec` strips what may
  * differ and fills in OpenAPI defaults; `diffSpecs` lists every difference with its JSON path.
@@ -19,6 +19,13 @@ type JsonObject = { [key: string]: Json };
 export interface NormalizeOptions {
   /** Inline schema `$ref`s too (keeping the component name as `$component`). Default false. */
   inlineSchemaRefs?: boolean;
+  /**
+   * Compare security too (default false: wes.yaml replaces the official security on purpose):
+   * each operation's effective `security` (its own, else the document's; alternatives and scopes
+   * sorted) and `components.securitySchemes` without descriptions, keeping `x-in` (where
+   * DRS `PassportAuth` credentials travel).
+   */
+  security?: boolean;
 }
 
 export interface SpecDifference {
@@ -244,7 +251,42 @@ class Normalizer {
     }
     out.responses = responses;
     if (op.deprecated === true) out.deprecated = true;
+    if (this.options.security) out.security = this.security(op.security ?? this.doc.security ?? null);
     if (isObject(op.callbacks) && Object.keys(op.callbacks).length > 0) out.callbacks = op.callbacks;
+    return out;
+  }
+
+  /** A list of security requirements, alternatives and scopes sorted; `null` when none is given. */
+  private security(node: Json): Json {
+    if (!Array.isArray(node)) return null;
+    const requirements = node.map((req) => {
+      if (!isObject(req)) return req;
+      const out: JsonObject = {};
+      for (const name of Object.keys(req).sort()) {
+        const scopes = req[name];
+        out[name] = Array.isArray(scopes) ? [...scopes].sort() : (scopes ?? null);
+      }
+      return out;
+    });
+    return requirements
+      .map((req) => [JSON.stringify(req), req] as const)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, req]) => req);
+  }
+
+  private securitySchemes(node: Json): JsonObject {
+    const out: JsonObject = {};
+    if (!isObject(node)) return out;
+    for (const [name, raw] of Object.entries(node)) {
+      const scheme = this.deref(raw);
+      if (!isObject(scheme)) continue;
+      const normalized: JsonObject = {};
+      for (const [key, value] of Object.entries(scheme)) {
+        if (key === 'description' || (isExtension(key) && key !== 'x-in')) continue;
+        normalized[key] = key === 'scheme' && typeof value === 'string' ? value.toLowerCase() : value;
+      }
+      out[name] = normalized;
+    }
     return out;
   }
 
@@ -269,15 +311,20 @@ class Normalizer {
     if (isObject(components.schemas)) {
       for (const [name, schema] of Object.entries(components.schemas)) schemas[name] = this.schema(schema);
     }
-    return { openapi: version, paths, components: { schemas } };
+    if (!this.options.security) return { openapi: version, paths, components: { schemas } };
+    return {
+      openapi: version,
+      paths,
+      components: { schemas, securitySchemes: this.securitySchemes(components.securitySchemes ?? null) },
+    };
   }
 }
 
 /**
  * The structure of an OpenAPI 3.0 document: `{openapi: "3.0", paths, components: {schemas}}`
- * without descriptions, summaries, examples, info, servers, security, tags or `x-*`, with
- * parameters keyed `in:name` and OpenAPI defaults made explicit (or dropped when they are the
- * default), so equal structures compare equal.
+ * without descriptions, summaries, examples, info, servers, security (unless `security` is
+ * set), tags or `x-*`, with parameters keyed `in:name` and OpenAPI defaults made explicit (or
+ * dropped when they are the default), so equal structures compare equal.
  */
 export function normalizeSpec(doc: unknown, options: NormalizeOptions = {}): JsonObject {
   if (!isObject(doc)) throw new Error('An OpenAPI document must be an object');
