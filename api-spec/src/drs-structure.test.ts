@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createConfig, lintFromString, type NormalizedProblem } from '@redocly/openapi-core';
 import { describe, expect, it } from 'vitest';
+import { collectRefs, isObj, METHODS, operations, resolvePointer, type Obj } from './walk.js';
 import { isMap, isScalar, parse, parseDocument, visit } from 'yaml';
 import { diffSpecs, formatDifferences, normalizeSpec, type NormalizeOptions, type SpecDifference } from './compare.js';
 import type {
@@ -34,12 +35,9 @@ const API_SPEC_DIR = fileURLToPath(new URL('..', import.meta.url));
 const DRS_SPEC_PATH = join(API_SPEC_DIR, 'drs.yaml');
 const DRS_SPEC_TEXT = readFileSync(DRS_SPEC_PATH, 'utf8');
 
-const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 /** Structure, with security requirements and schemes compared too. */
 const WITH_SECURITY: NormalizeOptions = { security: true };
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function loadOurs(): Obj {
   return parse(DRS_SPEC_TEXT) as Obj;
@@ -65,37 +63,8 @@ function at(doc: unknown, ...keys: string[]): Obj {
   return node as Obj;
 }
 
-function operations(doc: Obj): Array<{ path: string; method: string; op: Obj; pathParams: unknown[] }> {
-  const out: Array<{ path: string; method: string; op: Obj; pathParams: unknown[] }> = [];
-  for (const [path, item] of Object.entries(doc.paths as Obj)) {
-    if (!isObj(item)) continue;
-    for (const method of METHODS) {
-      const op = item[method];
-      if (isObj(op)) out.push({ path, method, op, pathParams: Array.isArray(item.parameters) ? item.parameters : [] });
-    }
-  }
-  return out;
-}
 
-function collectRefs(node: unknown, where: string, out: Array<{ at: string; ref: string }>): void {
-  if (Array.isArray(node)) node.forEach((n, i) => collectRefs(n, `${where}/${i}`, out));
-  else if (isObj(node)) {
-    for (const [k, v] of Object.entries(node)) {
-      if (k === '$ref' && typeof v === 'string') out.push({ at: where, ref: v });
-      else collectRefs(v, `${where}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, out);
-    }
-  }
-}
 
-function resolvePointer(doc: Obj, ref: string): unknown {
-  let node: unknown = doc;
-  for (const raw of ref.slice(2).split('/')) {
-    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (!isObj(node) || !(key in node)) return undefined;
-    node = node[key];
-  }
-  return node;
-}
 
 const deref = (doc: Obj, node: unknown): unknown =>
   isObj(node) && typeof node.$ref === 'string' ? resolvePointer(doc, node.$ref) : node;
