@@ -5,7 +5,7 @@
 import type { components, operations, paths } from './wes.js';
 
 export type { components, operations, paths } from './wes.js';
-export { loadWesSpec, loadWesSpecText, WES_SPEC_PATH, type OpenApiDocument } from './spec.js';
+export { DRS_SPEC_PATH, loadDrsSpecText, loadWesSpec, loadWesSpecText, WES_SPEC_PATH, type OpenApiDocument } from './spec.js';
 
 export type WesSchemas = components['schemas'];
 export type WesOperations = operations;

@@ -1,6 +1,6 @@
 /**
- * The broker's WES 1.1 OpenAPI document, as a file path, as text and as a parsed object.
- * The broker serves it at `/docs` and `/ga4gh/wes/v1/openapi.yaml`; tests validate against it.
+ * The broker's WES 1.1 and DRS 1.5 OpenAPI documents, as file paths, as text and as parsed
+ * objects. The broker serves them at `/docs`; tests validate against them.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -19,12 +19,26 @@ export interface OpenApiDocument {
   [key: string]: unknown;
 }
 
-let text: string | undefined;
+/** Absolute path of `api-spec/drs.yaml`. */
+export const DRS_SPEC_PATH: string = fileURLToPath(new URL('../drs.yaml', import.meta.url));
+
+const texts = new Map<string, string>();
+const textOf = (path: string): string => {
+  const known = texts.get(path);
+  if (known !== undefined) return known;
+  const read = readFileSync(path, 'utf8');
+  texts.set(path, read);
+  return read;
+};
 
 /** The YAML text exactly as committed (read once). */
 export function loadWesSpecText(): string {
-  text ??= readFileSync(WES_SPEC_PATH, 'utf8');
-  return text;
+  return textOf(WES_SPEC_PATH);
+}
+
+/** The DRS document's YAML text exactly as committed (read once). */
+export function loadDrsSpecText(): string {
+  return textOf(DRS_SPEC_PATH);
 }
 
 /** A freshly parsed copy of the document: callers may change it without affecting others. */

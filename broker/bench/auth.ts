@@ -93,6 +93,8 @@ async function child(): Promise<void> {
     passport: async () => ({ subject: { issuer: principal.issuer, subject: SUBJECT }, visas: [], refused: [], validUntil: null }),
     check: async () => allowed,
     require: async () => allowed,
+    fromPassports: async () => ({ subject: { issuer: principal.issuer, subject: SUBJECT }, visas: [], refused: [], validUntil: null }),
+    passportToken: async () => null,
   };
   const twin = createApp({ ...broker.deps, authenticate: open, access: allowAll });
   const server = createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 0 }, getRequestListener(twin.fetch));

@@ -23,6 +23,10 @@ import { registerWorkflowDescriptor } from './api/workflows_imputation';
 import type { AppDeps, AppEnv } from './http/context';
 import { ApiError, errorBody, errorResponse } from './http/errors';
 import { registerWes } from './wes/index';
+import { gaCors, registerDrs } from './drs/index';
+import { registerObjectsContentGet } from './api/objects_content_get';
+import { registerRunsResultsDelete } from './api/runs_results_delete';
+import { loadDrsSpecText } from '@ibroker/api-spec/index';
 
 const swaggerDir = join(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'), '..');
 
@@ -38,7 +42,7 @@ function docsPage(): string {
 }
 
 const DOCS_INIT = `window.ui = SwaggerUIBundle({
-  urls: [{ url: '/docs/wes.yaml', name: 'GA4GH WES 1.1' }, { url: '/docs/broker.json', name: 'Broker API' }],
+  urls: [{ url: '/docs/wes.yaml', name: 'GA4GH WES 1.1' }, { url: '/docs/drs.yaml', name: 'GA4GH DRS 1.5' }, { url: '/docs/broker.json', name: 'Broker API' }],
   dom_id: '#swagger-ui', presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout'
 });`;
 
@@ -50,6 +54,8 @@ export function createBrokerApi(deps: AppDeps) {
   api.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   registerRunsOutputsGet(api, deps);
   registerRunsPasswordGet(api, deps);
+  registerRunsResultsDelete(api, deps);
+  registerObjectsContentGet(api, deps);
   registerBackendsList(api, deps);
   registerCredentialsPut(api, deps);
   registerCredentialsList(api, deps);
@@ -124,19 +130,24 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }
   });
   app.get('/docs/wes.yaml', (c) => c.body(loadWesSpecText(), 200, { 'Content-Type': 'application/yaml' }));
+  app.get('/docs/drs.yaml', (c) => c.body(loadDrsSpecText(), 200, { 'Content-Type': 'application/yaml' }));
   app.get('/docs/broker.json', (c) => c.json(brokerDoc()));
 
   app.get('/', (c) =>
     c.html(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Imputation broker</title></head><body>
 <h1>Imputation federation broker</h1>
-<p>GA4GH WES 1.1 at <a href="/ga4gh/wes/v1/service-info">/ga4gh/wes/v1</a>. API documentation: <a href="/docs">/docs</a>.
+<p>GA4GH WES 1.1 at <a href="/ga4gh/wes/v1/service-info">/ga4gh/wes/v1</a>, GA4GH DRS 1.5 at <a href="/ga4gh/drs/v1/service-info">/ga4gh/drs/v1</a>. API documentation: <a href="/docs">/docs</a>.
 Workflow descriptor: <a href="/workflows/imputation">/workflows/imputation</a>.</p>
 ${deps.config.demo ? '<p><strong>Demo mode:</strong> the backends are local simulators of Cloudgene 3 servers, not the real services.</p>' : ''}
 </body></html>`),
   );
 
+  const corsLayer = gaCors(deps.config.corsOrigins);
+  app.use('/ga4gh/*', corsLayer);
+  app.use('/api/v1/objects/*', corsLayer);
   registerWorkflowDescriptor(app, deps);
   registerWes(app, deps);
+  registerDrs(app, deps);
   app.route('/', api);
   return app;
 }

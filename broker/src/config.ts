@@ -76,6 +76,23 @@ const issuerShape = {
     })
     .optional(),
 };
+const drsShape = {
+  /**
+   * Compact identifiers (`drs://prefix:accession`) this broker resolves without asking
+   * identifiers.org: prefix -> URL pattern of the object's DRS endpoint, `{$id}` standing for the
+   * percent-encoded accession (identifiers.org's own `urlPattern` form).
+   */
+  compactPrefixes: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9._]{1,64}(\/[A-Za-z0-9._]{1,64})?$/, 'a compact DRS prefix is letters, digits, "." and "_", optionally "provider/namespace"'),
+      z
+        .string()
+        .regex(/^https?:\/\/[^\s]+\{\$id\}[^\s]*$/, 'a compact DRS URL pattern is an http(s) URL with {$id} where the accession goes, e.g. https://drs.example.org/ga4gh/drs/v1/objects/{$id}'),
+    )
+    .optional(),
+  /** Resolve other prefixes through identifiers.org's registry API at this base URL (cached 24 h). */
+  identifiersOrgUrl: httpUrl('identifiersOrgUrl', 'https://registry.api.identifiers.org').optional(),
+};
 const fileShape = {
   publicUrl: httpUrl('publicUrl', 'https://imputation.example.org').optional(),
   backends: z.array(backendSchema).optional(),
@@ -87,6 +104,8 @@ const fileShape = {
     .optional(),
   /** Trusted Passport brokers, visa issuers (with their jku allow-lists) and visa sources. */
   passports: passportTrustSchema.optional(),
+  /** How `drs://` inputs on other servers are resolved. */
+  drs: z.strictObject(drsShape, { error: unknownKeys(Object.keys(drsShape)) }).optional(),
 };
 const fileSchema = z.strictObject(fileShape, { error: unknownKeys(Object.keys(fileShape)) });
 
@@ -129,6 +148,27 @@ const envSchema = z.object({
     .int('MAX_UPLOAD_BYTES must be a whole number of bytes, at least 1')
     .min(1, 'MAX_UPLOAD_BYTES must be a whole number of bytes, at least 1')
     .default(20 * 1024 ** 3),
+  /** Host of the broker's `drs://` URIs (default: the host of PUBLIC_URL). */
+  DRS_HOSTNAME: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'DRS_HOSTNAME must be a host name, optionally with :port, such as drs.example.org')
+    .optional(),
+  /** Most ids one bulk DRS request may name (`maxBulkRequestLength`). */
+  DRS_MAX_BULK_REQUEST_LENGTH: z.coerce
+    .number({ error: 'DRS_MAX_BULK_REQUEST_LENGTH must be a whole number from 1 to 100000' })
+    .int('DRS_MAX_BULK_REQUEST_LENGTH must be a whole number from 1 to 100000')
+    .min(1, 'DRS_MAX_BULK_REQUEST_LENGTH must be a whole number from 1 to 100000')
+    .max(100_000, 'DRS_MAX_BULK_REQUEST_LENGTH must be a whole number from 1 to 100000')
+    .default(1000),
+  /** Lifetime of the signed download links DRS `/access` gives out, seconds (default 15 minutes). */
+  DRS_SIGNED_URL_TTL_SECONDS: z.coerce
+    .number({ error: 'DRS_SIGNED_URL_TTL_SECONDS must be a whole number of seconds from 10 to 604800' })
+    .int('DRS_SIGNED_URL_TTL_SECONDS must be a whole number of seconds from 10 to 604800')
+    .min(10, 'DRS_SIGNED_URL_TTL_SECONDS must be a whole number of seconds from 10 to 604800')
+    .max(604_800, 'DRS_SIGNED_URL_TTL_SECONDS must be a whole number of seconds from 10 to 604800')
+    .default(900),
+  /** Origins browsers may call the GA4GH APIs from (CORS), comma-separated, or `*` (default). */
+  CORS_ORIGINS: z.string().default('*'),
   /** Start the demo federation (simulators + dev OIDC). Defaults to on when nothing external is configured. */
   DEMO: flag('DEMO').optional(),
   WORKER: flag('WORKER').default('true'),
@@ -163,6 +203,18 @@ export interface Config {
   backends: BackendConfig[];
   policyFile: string | null;
   passportTrust: PassportTrustInput;
+  drs: DrsConfig;
+  /** `*` or a list of origins. */
+  corsOrigins: '*' | string[];
+}
+
+export interface DrsConfig {
+  /** Host (and port) of the broker's own `drs://` URIs. */
+  hostname: string;
+  maxBulkRequestLength: number;
+  signedUrlTtlSec: number;
+  compactPrefixes: Record<string, string>;
+  identifiersOrgUrl: string | null;
 }
 
 export class ConfigError extends Error {
@@ -265,6 +317,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backends,
     policyFile: e.POLICY_FILE ?? null,
     passportTrust: file.passports ?? {},
+    drs: {
+      hostname: e.DRS_HOSTNAME ?? new URL(publicUrl).host,
+      maxBulkRequestLength: e.DRS_MAX_BULK_REQUEST_LENGTH,
+      signedUrlTtlSec: e.DRS_SIGNED_URL_TTL_SECONDS,
+      compactPrefixes: file.drs?.compactPrefixes ?? {},
+      identifiersOrgUrl: file.drs?.identifiersOrgUrl?.replace(/\/+$/, '') ?? null,
+    },
+    corsOrigins: e.CORS_ORIGINS.trim() === '*' ? '*' : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   };
 }
 

@@ -29,6 +29,8 @@ import { createLogger, type Logger } from './logging';
 import { createMetrics } from './metrics';
 import { createRunQueue, type RunQueue } from './runs/queue';
 import { RunService } from './runs/service';
+import { ObjectService } from './drs/objects';
+import { createLinkSigner } from './drs/links';
 import { RunWorker } from './runs/worker';
 
 export interface StartOptions {
@@ -171,7 +173,8 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
     });
     closers.push(() => queue.close());
 
-    const runs = new RunService(ds, queue, box);
+    const objects = new ObjectService(ds, blobs);
+    const runs = new RunService(ds, queue, box, objects);
     const metrics = createMetrics(() => runs.stateCounts());
     const registry = new BackendRegistry(ds, backends, log);
     const audit = createAuditLog(ds, log);
@@ -211,15 +214,22 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
       sweep.unref();
       closers.push(async () => clearInterval(sweep));
     }
+    const urls = { base: publicUrl, drsHost: config.port === 0 ? new URL(publicUrl).host : config.drs.hostname };
     const deps: AppDeps = {
       config,
       ds,
       runs,
+      objects,
+      links: createLinkSigner(box, urls, config.drs.signedUrlTtlSec),
+      authorizationInfo: {
+        passportIssuers: [...new Set((passportTrust.visaIssuers ?? []).map((v) => v.issuer))],
+        bearerIssuers: [...new Set(issuers.map((i) => i.issuer))],
+      },
       registry,
       blobs,
       metrics,
       log,
-      urls: { base: publicUrl },
+      urls,
       authenticate,
       ...(portalLogin ? { portalLogin } : {}),
       allowPrivateInputUrls: options.allowPrivateInputUrls ?? false,
@@ -233,7 +243,20 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
 
     let worker: RunWorker | null = null;
     if (config.runWorker) {
-      worker = new RunWorker({ ds, registry, queue, blobs, box, log, metrics, vault: deps.vault, audit, sweepGraceMs: options.sweepGraceMs });
+      worker = new RunWorker({
+        ds,
+        registry,
+        queue,
+        blobs,
+        objects,
+        box,
+        log,
+        metrics,
+        vault: deps.vault,
+        audit,
+        sweepGraceMs: options.sweepGraceMs,
+        maxMemberBytes: config.maxUploadBytes,
+      });
       worker.start(options.workerConcurrency ?? 4, options.sweepEveryMs);
       closers.push(async () => worker!.stop());
     }

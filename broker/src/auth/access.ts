@@ -51,6 +51,18 @@ export interface AccessControl {
    * `hideAs` when the caller may not even learn the resource exists).
    */
   require(c: Context<AppEnv>, action: Action, resource?: PolicyResource, hideAs?: ApiError): Promise<Decision>;
+  /**
+   * Passport JWTs sent in a request body (DRS PassportAuth), checked as a clearinghouse: each from a
+   * trusted broker, its visas evaluated for the passport's own subject. Rejects with a
+   * `PassportRefusedError` naming the first passport that is not accepted.
+   */
+  fromPassports(passportJwts: readonly string[]): Promise<PassportResult>;
+  /**
+   * A fresh Passport for the caller from their issuer's token exchange, to present to another
+   * GA4GH service on their behalf (a remote DRS server); null when the issuer offers none. Never
+   * cached: it is a credential.
+   */
+  passportToken(c: Context<AppEnv>): Promise<string | null>;
 }
 
 const PASSPORT_TOKEN_TYPE = 'urn:ga4gh:params:oauth:token-type:passport';
@@ -106,28 +118,35 @@ export function createAccessControl(o: AccessOptions): AccessControl {
   const cache = o.cache ?? createPassportCache({ maxEntries: 10_000, maxAgeSec: 300 });
   const timeout = () => AbortSignal.timeout(o.fetchTimeoutMs ?? 5_000);
 
+  /** RFC 8693 exchange of the access token for a Passport JWT (verified), or why not. */
+  async function exchange(source: PassportSource & { exchange: NonNullable<PassportSource['exchange']> }, token: string): Promise<{ passport: string } | { refused: VisaRefusal }> {
+    const { tokenEndpoint, clientId, clientSecret } = source.exchange;
+    const res = await fetch(tokenEndpoint, {
+      method: 'POST',
+      signal: timeout(),
+      headers: {
+        Authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`,
+        'Content-Type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        requested_token_type: PASSPORT_TOKEN_TYPE,
+        subject_token: token,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      }),
+    });
+    const body = (await readJsonCapped(res)) as { access_token?: unknown; issued_token_type?: unknown; error?: unknown };
+    if (!res.ok || typeof body.access_token !== 'string' || body.issued_token_type !== PASSPORT_TOKEN_TYPE) {
+      return { refused: unavailable(source.issuer, `token exchange answered HTTP ${res.status}${typeof body.error === 'string' ? ` ${body.error}` : ''}`) };
+    }
+    return { passport: body.access_token };
+  }
+
   async function visasFrom(source: PassportSource, token: string): Promise<{ jwts: string[]; refused: VisaRefusal[] }> {
     if (source.exchange) {
-      const { tokenEndpoint, clientId, clientSecret } = source.exchange;
-      const res = await fetch(tokenEndpoint, {
-        method: 'POST',
-        signal: timeout(),
-        headers: {
-          Authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`,
-          'Content-Type': 'application/x-www-form-urlencoded',
-        },
-        body: new URLSearchParams({
-          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-          requested_token_type: PASSPORT_TOKEN_TYPE,
-          subject_token: token,
-          subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-        }),
-      });
-      const body = (await readJsonCapped(res)) as { access_token?: unknown; issued_token_type?: unknown; error?: unknown };
-      if (!res.ok || typeof body.access_token !== 'string' || body.issued_token_type !== PASSPORT_TOKEN_TYPE) {
-        return { jwts: [], refused: [unavailable(source.issuer, `token exchange answered HTTP ${res.status}${typeof body.error === 'string' ? ` ${body.error}` : ''}`)] };
-      }
-      const passport = await verifyPassportToken(body.access_token, verifier.trust, { keys: verifier.keys, ...o.verifier });
+      const got = await exchange({ ...source, exchange: source.exchange }, token);
+      if ('refused' in got) return { jwts: [], refused: [got.refused] };
+      const passport = await verifyPassportToken(got.passport, verifier.trust, { keys: verifier.keys, ...o.verifier });
       return { jwts: passport.visas, refused: [] };
     }
     if (source.userinfoEndpoint) {
@@ -199,6 +218,32 @@ export function createAccessControl(o: AccessOptions): AccessControl {
       if (hideAs) throw hideAs;
       const refused = (await passport(c)).refused;
       throw new ApiError(403, `${decision.reason}${refusalSummary(refused)}`);
+    },
+    async fromPassports(passportJwts) {
+      const results: PassportResult[] = [];
+      for (const jwt of passportJwts) {
+        const passport = await verifyPassportToken(jwt, verifier.trust, { keys: verifier.keys, ...o.verifier });
+        results.push(await evaluatePassport(passport.visas, { issuer: passport.issuer, subject: passport.subject }, verifier));
+      }
+      const first = results[0];
+      if (!first) throw new Error('fromPassports needs at least one passport');
+      // One request, one person (DRS bulk: "passports or a single bearer token"): visas of
+      // passports issued to someone else than the first are not used.
+      const same = results.filter((r) => r.subject.issuer === first.subject.issuer && r.subject.subject === first.subject.subject);
+      const visas = same.flatMap((r) => r.visas);
+      return {
+        subject: first.subject,
+        visas,
+        refused: results.flatMap((r) => r.refused),
+        validUntil: visas.length ? Math.min(...visas.map((v) => v.expiresAt)) : null,
+      };
+    },
+    async passportToken(c) {
+      const principal = c.get('principal');
+      const source = o.sources.find((s) => s.issuer === principal.issuer);
+      if (!source?.exchange || !principal.scopes.includes('ga4gh_passport_v1')) return null;
+      const got = await exchange({ ...source, exchange: source.exchange }, bearerToken(c)).catch(() => null);
+      return got && 'passport' in got ? got.passport : null;
     },
   };
 }

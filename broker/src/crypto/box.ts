@@ -1,8 +1,10 @@
 /**
  * AES-256-GCM sealing of small secrets (result passwords, the credential vault).
  * Sealed form: `v1.<keyId>.<iv>.<tag>.<ciphertext>` (base64url), so keys can be rotated by id.
+ * The same keys authenticate short-lived tokens (signed download links): HMAC-SHA-256 under a key
+ * derived per purpose (HKDF), so a MAC made for one purpose is worthless for another.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes, randomInt } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -10,6 +12,15 @@ export interface SecretBox {
   readonly keyId: string;
   seal(plaintext: string): string;
   open(sealed: string): string;
+  /** `<keyId>.<HMAC-SHA-256, base64url>` of `data` for one `purpose`. */
+  mac(purpose: string, data: string): string;
+  /** True when `mac` was made by `mac(purpose, data)` with one of this box's keys. */
+  verifyMac(purpose: string, data: string, mac: string): boolean;
+}
+
+function hmac(key: Buffer, purpose: string, data: string): Buffer {
+  const derived = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `ibroker-mac:${purpose}`, 32));
+  return createHmac('sha256', derived).update(data, 'utf8').digest();
 }
 
 export function parseKey(text: string): Buffer {
@@ -38,6 +49,16 @@ export function createSecretBox(key: Buffer): SecretBox {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
+    },
+    mac(purpose, data) {
+      return `${keyId}.${hmac(key, purpose, data).toString('base64url')}`;
+    },
+    verifyMac(purpose, data, mac) {
+      const [kid, tag, extra] = mac.split('.');
+      if (kid !== keyId || !tag || extra !== undefined) return false;
+      const given = Buffer.from(tag, 'base64url');
+      const expected = hmac(key, purpose, data);
+      return given.length === expected.length && timingSafeEqual(given, expected);
     },
   };
 }
@@ -85,6 +106,11 @@ export function createKeyRing(keys: ReadonlyArray<Buffer | SecretBox>): KeyRing 
     boxes,
     has: (keyId) => byId.has(keyId),
     seal: (plaintext) => current.seal(plaintext),
+    mac: (purpose, data) => current.mac(purpose, data),
+    verifyMac(purpose, data, mac) {
+      const box = byId.get(mac.split('.')[0] ?? '');
+      return box !== undefined && box.verifyMac(purpose, data, mac);
+    },
     open(sealed) {
       const kid = sealedKeyId(sealed);
       if (kid === null) throw new Error('not a sealed secret');

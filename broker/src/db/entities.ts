@@ -70,18 +70,37 @@ export interface Run {
   updatedAt: Date;
 }
 
-export interface RunFile {
+/**
+ * What an object is to its run: an uploaded `input`, an `output` the backend produced, a `member`
+ * opened out of a result zip, or a `bundle` listing other objects (DRS `contents`).
+ */
+export type ObjectRole = 'input' | 'output' | 'member' | 'bundle';
+
+/** A GA4GH DRS object: a blob (bytes in the blob store) or a bundle of other objects. */
+export interface StoredObject {
   id: string;
-  runId: string;
-  role: 'input' | 'output';
+  /** The run it belongs to; null for an upload no run uses yet. */
+  runId: string | null;
+  role: ObjectRole;
+  /** Portable file name (a path for outputs in sub-directories, e.g. `statistics/x.txt`). */
   name: string;
+  description: string | null;
   size: number;
   sha256: string;
   md5: string;
-  blobKey: string;
+  /** Null exactly for bundles. */
+  blobKey: string | null;
   mimeType: string;
   /** For outputs: the backend's handle, so a file already fetched is never downloaded twice. */
   remoteRef: string | null;
+  /** The bundle that lists this object in its `contents`. */
+  parentId: string | null;
+  /** For a member: the zip it was opened out of. */
+  sourceId: string | null;
+  ownerIssuer: string;
+  ownerSubject: string;
+  /** Policy dataset ids (the run's `dataset` tag) that grant read access. */
+  datasets: string[];
   createdAt: Date;
 }
 
@@ -138,20 +157,26 @@ export const RunEntity = new EntitySchema<Run>({
   },
 });
 
-export const RunFileEntity = new EntitySchema<RunFile>({
-  name: 'RunFile',
-  tableName: 'run_files',
+export const ObjectEntity = new EntitySchema<StoredObject>({
+  name: 'StoredObject',
+  tableName: 'objects',
   columns: {
     id: { type: 'uuid', primary: true },
-    runId: { type: 'uuid', name: 'run_id' },
+    runId: { type: 'uuid', name: 'run_id', nullable: true },
     role: { type: 'text' },
     name: { type: 'text' },
+    description: { type: 'text', nullable: true },
     size: { type: 'bigint', transformer: bigintNumber },
     sha256: { type: 'text' },
     md5: { type: 'text' },
-    blobKey: { type: 'text', name: 'blob_key' },
+    blobKey: { type: 'text', name: 'blob_key', nullable: true },
     mimeType: { type: 'text', name: 'mime_type' },
     remoteRef: { type: 'text', name: 'remote_ref', nullable: true },
+    parentId: { type: 'uuid', name: 'parent_id', nullable: true },
+    sourceId: { type: 'uuid', name: 'source_id', nullable: true },
+    ownerIssuer: { type: 'text', name: 'owner_issuer' },
+    ownerSubject: { type: 'text', name: 'owner_subject' },
+    datasets: { type: 'text', array: true },
     createdAt: { type: 'timestamptz', name: 'created_at' },
   },
 });
@@ -177,4 +202,4 @@ export function runPatch(patch: Partial<Run>): QueryDeepPartialEntity<Run> {
   return patch as QueryDeepPartialEntity<Run>;
 }
 
-export const entities = [RunEntity, RunFileEntity, BackendStateEntity];
+export const entities = [RunEntity, ObjectEntity, BackendStateEntity];

@@ -12,12 +12,21 @@ import type { Metrics } from '../metrics';
 import type { RunService } from '../runs/service';
 import type { Vault } from '../vault/vault';
 import type { Urls } from '../wes/views';
+import type { ObjectService } from '../drs/objects';
+import type { LinkSigner } from '../drs/links';
+import type { AuthorizationInfo } from '../drs/views';
 
 /** Everything a route may use, injected so tests build the app from real parts. */
 export interface AppDeps {
   config: Config;
   ds: DataSource;
   runs: RunService;
+  /** GA4GH DRS objects: every input and result. */
+  objects: ObjectService;
+  /** Signed, short-lived download links (DRS `/access`). */
+  links: LinkSigner;
+  /** Who may authorize DRS calls (OPTIONS, `authorizations` of access methods). */
+  authorizationInfo: AuthorizationInfo;
   registry: BackendRegistry;
   blobs: FsBlobStore;
   metrics: Metrics;

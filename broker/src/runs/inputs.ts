@@ -14,6 +14,8 @@ export interface StagedInput {
   name: string;
   blob: StoredBlob;
   summary: Promise<VcfSummary>;
+  /** The bytes of an object the broker already holds (a `drs://` input): never removed on refusal. */
+  reused?: boolean;
 }
 
 /**
@@ -61,13 +63,26 @@ export function isPrivateAddress(ip: string): boolean {
   return PRIVATE.check(ip, family === 4 ? 'ipv4' : 'ipv6');
 }
 
+/** Refuses URLs whose host is (or resolves to) a private, loopback or link-local address (SSRF). */
+export async function assertPublicHost(u: URL, what: string): Promise<void> {
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const addresses = isIP(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
+  if (!addresses.length) throw badRequest(`The host of ${what} could not be resolved.`);
+  if (addresses.some(isPrivateAddress)) throw badRequest(`${what[0]!.toUpperCase()}${what.slice(1)} points to a private network address.`);
+}
+
+export interface FetchOptions {
+  allowPrivate: boolean;
+  allowHttp: boolean;
+  timeoutMs?: number;
+  /** Extra request headers (a DRS AccessURL's `headers`). */
+  headers?: Record<string, string>;
+  /** The input's name, when the URL's last segment is not it (a signed DRS link). */
+  name?: string;
+}
+
 /** Fetches an https input. Private and loopback targets are refused unless allowed (SSRF). */
-export async function stageUrl(
-  blobs: FsBlobStore,
-  url: string,
-  maxBytes: number,
-  options: { allowPrivate: boolean; allowHttp: boolean; timeoutMs?: number },
-): Promise<StagedInput> {
+export async function stageUrl(blobs: FsBlobStore, url: string, maxBytes: number, options: FetchOptions): Promise<StagedInput> {
   let u: URL;
   try {
     u = new URL(url);
@@ -78,21 +93,26 @@ export async function stageUrl(
     throw badRequest(`Input URL '${printable(url)}' must use https.`);
   }
   if (u.username || u.password) throw badRequest('Input URLs must not carry credentials.');
-  const name = checkFileName(decodeURIComponent(u.pathname.split('/').pop() ?? ''));
-  if (!options.allowPrivate) {
-    const host = u.hostname.replace(/^\[|\]$/g, '');
-    const addresses = isIP(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
-    if (!addresses.length) throw badRequest(`The host of input URL '${printable(url)}' could not be resolved.`);
-    if (addresses.some(isPrivateAddress)) throw badRequest(`Input URL '${printable(url)}' points to a private network address.`);
-  }
+  const name = checkFileName(options.name ?? decodeURIComponent(u.pathname.split('/').pop() ?? ''));
+  if (!options.allowPrivate) await assertPublicHost(u, `input URL '${printable(url)}'`);
   let res: Response;
   try {
-    res = await fetch(u, { redirect: 'error', signal: AbortSignal.timeout(options.timeoutMs ?? 600_000) });
+    res = await fetch(u, { redirect: 'error', headers: options.headers ?? {}, signal: AbortSignal.timeout(options.timeoutMs ?? 600_000) });
   } catch (err) {
     throw badRequest(`Input URL '${printable(url)}' could not be fetched: ${(err as Error).message}`);
   }
   if (!res.ok || !res.body) throw badRequest(`Input URL '${printable(url)}' answered HTTP ${res.status}.`);
   return stageStream(blobs, name, Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), maxBytes);
+}
+
+/** An input whose bytes the broker already stores: inspected in place, never copied. */
+export function reuseBlob(blobs: FsBlobStore, name: string, blob: StoredBlob): StagedInput {
+  const inspector = createVcfInspector();
+  const source = blobs.read(blob.key);
+  source.on('error', (err) => inspector.stream.destroy(err));
+  source.pipe(inspector.stream);
+  inspector.result.catch(() => source.destroy());
+  return { name, blob, summary: inspector.result, reused: true };
 }
 
 /** Waits for the inspector; a file that is not a bgzipped VCF is the uploader's error. */

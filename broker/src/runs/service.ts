@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, Repository } from 'typeorm';
 import { TERMINAL_STATES, type ImputationParams, type WesState } from '@ibroker/adapters/types';
-import { RunEntity, RunFileEntity, runPatch, type Run, type RunFile, type RunRequestRecord } from '../db/entities';
+import { RunEntity, runPatch, type Run, type RunRequestRecord, type StoredObject } from '../db/entities';
+import type { NewInput, ObjectService } from '../drs/objects';
 import type { SecretBox } from '../crypto/box';
 import { generateResultPassword } from '../crypto/box';
 import { badRequest, notFound } from '../http/errors';
@@ -25,7 +26,7 @@ export interface NewRunInput {
   requestedBackend: string;
   backendId: string;
   reasons: string[];
-  inputs: Omit<RunFile, 'id' | 'runId' | 'createdAt' | 'remoteRef' | 'role'>[];
+  inputs: NewInput[];
 }
 
 export interface RunPage {
@@ -58,15 +59,14 @@ export function parsePageSize(raw: string | undefined): number {
 
 export class RunService {
   private readonly runs: Repository<Run>;
-  private readonly files: Repository<RunFile>;
 
   constructor(
     private readonly ds: DataSource,
     private readonly queue: RunQueue,
     private readonly box: SecretBox,
+    readonly objects: ObjectService,
   ) {
     this.runs = ds.getRepository(RunEntity);
-    this.files = ds.getRepository(RunFileEntity);
   }
 
   /** Persists the run and its inputs in one transaction, then wakes the worker. */
@@ -109,11 +109,7 @@ export class RunService {
         updatedAt: now,
       });
       await m.getRepository(RunEntity).insert(runPatch(row));
-      if (input.inputs.length) {
-        await m.getRepository(RunFileEntity).insert(
-          input.inputs.map((f) => ({ ...f, id: randomUUID(), runId: id, role: 'input' as const, remoteRef: null, createdAt: now })),
-        );
-      }
+      await this.objects.insertInputs(m, row, input.inputs);
       return row;
     });
     // If this enqueue is lost (crash right here), the sweeper finds the run by next_wake_at.
@@ -153,12 +149,18 @@ export class RunService {
     return { runs: page, nextPageToken: more ? encodePageToken(page[page.length - 1]!.seq) : '' };
   }
 
-  async outputs(runId: string): Promise<RunFile[]> {
-    return this.files.find({ where: { runId, role: 'output' }, order: { name: 'ASC' } });
+  /** The run's results: outputs, files opened out of its zips, and its bundles. */
+  async results(runId: string): Promise<StoredObject[]> {
+    return this.objects.ofRun(runId, ['output', 'member', 'bundle']);
   }
 
-  async inputs(runId: string): Promise<RunFile[]> {
-    return this.files.find({ where: { runId, role: 'input' }, order: { name: 'ASC' } });
+  /** Every object of the run: its inputs and its results. */
+  async allObjects(runId: string): Promise<StoredObject[]> {
+    return this.objects.ofRun(runId, ['input', 'output', 'member', 'bundle']);
+  }
+
+  async inputs(runId: string): Promise<StoredObject[]> {
+    return this.objects.ofRun(runId, ['input']);
   }
 
   /**
@@ -196,6 +198,11 @@ export class RunService {
       .groupBy('r.state')
       .getRawMany();
     return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  }
+
+  /** Appends a line to the run's system logs (what the owner reads in `run_log.system_logs`). */
+  async note(runId: string, line: string): Promise<void> {
+    await this.ds.query(`UPDATE runs SET system_logs = system_logs || $2::jsonb, updated_at = now() WHERE id = $1`, [runId, JSON.stringify([line])]);
   }
 
   resultPassword(run: Run): string {

@@ -106,7 +106,7 @@ describe('run engine invariants', () => {
     const remoteId = await backend.adapter.submit({
       runId,
       params: run.params,
-      files: inputs.map((f) => ({ name: f.name, path: tb!.broker.deps.blobs.path(f.blobKey), size: f.size })),
+      files: inputs.map((f) => ({ name: f.name, path: tb!.broker.deps.blobs.path(f.blobKey!), size: f.size })),
       password: tb.broker.deps.runs.resultPassword(run),
     });
     await tb.broker.deps.ds.query('UPDATE runs SET submit_intent_at = now() WHERE id = $1', [runId]);

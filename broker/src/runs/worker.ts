@@ -22,7 +22,9 @@ import {
 import type { Backend, BackendRegistry } from '../backends/registry';
 import type { FsBlobStore } from '../blobs/store';
 import type { SecretBox } from '../crypto/box';
-import { RunEntity, RunFileEntity, runPatch, type Run, type RunFile, type StoredTask } from '../db/entities';
+import { RunEntity, runPatch, type Run, type StoredTask } from '../db/entities';
+import type { ObjectService } from '../drs/objects';
+import { returned } from '../db/returning';
 import type { Logger } from '../logging';
 import type { Metrics } from '../metrics';
 import type { RunQueue, WakeJob } from './queue';
@@ -31,11 +33,6 @@ import { CredentialError, type Vault } from '../vault/vault';
 
 const LEASE_MS = 60_000;
 
-/** TypeORM's postgres driver answers UPDATE ... RETURNING with `[rows, rowCount]`, SELECT with `rows`. */
-function returned<T>(res: unknown): T[] {
-  const r = res as unknown[];
-  return (Array.isArray(r[0]) ? r[0] : r) as T[];
-}
 const HEARTBEAT_MS = 20_000;
 const TERMINAL_SQL = [...TERMINAL_STATES];
 
@@ -44,6 +41,8 @@ export interface WorkerOptions {
   registry: BackendRegistry;
   queue: RunQueue;
   blobs: FsBlobStore;
+  /** Where inputs are read from and results are recorded as DRS objects. */
+  objects: ObjectService;
   box: SecretBox;
   log: Logger;
   metrics?: Metrics;
@@ -52,27 +51,12 @@ export interface WorkerOptions {
   audit?: AuditLog;
   /** Grace before a run whose wake-up is overdue counts as orphaned. */
   sweepGraceMs?: number;
+  /** Largest file opened out of a result zip (default 20 GB, the upload limit). */
+  maxMemberBytes?: number;
 }
 
 /** What a step decided: wait this long and look again, or the run is finished. */
 type Next = { delayMs: number } | 'done';
-
-const MIME: Record<string, string> = {
-  zip: 'application/zip',
-  txt: 'text/plain',
-  html: 'text/html',
-  gz: 'application/gzip',
-  csv: 'text/csv',
-  json: 'application/json',
-  md5: 'text/plain',
-  log: 'text/plain',
-  tbi: 'application/octet-stream',
-};
-
-export function mimeTypeOf(name: string): string {
-  const ext = name.toLowerCase().split('.').pop() ?? '';
-  return MIME[ext] ?? 'application/octet-stream';
-}
 
 /**
  * Cloudgene servers without mail print the result password in the job's last message; it must
@@ -94,12 +78,10 @@ function storeTasks(tasks: RemoteTask[], secret: string): StoredTask[] {
 export class RunWorker {
   readonly id = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   private readonly runs: Repository<Run>;
-  private readonly files: Repository<RunFile>;
   private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: WorkerOptions) {
     this.runs = o.ds.getRepository(RunEntity);
-    this.files = o.ds.getRepository(RunFileEntity);
   }
 
   start(concurrency = 4, sweepEveryMs = 15_000): void {
@@ -327,8 +309,8 @@ export class RunWorker {
       run.submitIntentAt = new Date();
     }
 
-    const inputs = await this.files.find({ where: { runId: run.id, role: 'input' }, order: { name: 'ASC' } });
-    const files = inputs.map((f) => ({ name: f.name, path: this.o.blobs.path(f.blobKey), size: f.size }));
+    const inputs = await this.o.objects.ofRun(run.id, ['input']);
+    const files = inputs.map((f) => ({ name: f.name, path: this.o.blobs.path(f.blobKey!), size: f.size }));
     try {
       const remoteId = await this.call(backend, 'submit', () =>
         adapter.submit({ runId: run.id, params: run.params, files, password: this.o.box.open(run.passwordEnc) }),
@@ -411,7 +393,11 @@ export class RunWorker {
       await this.update(run, { ...patch, state: run.state === 'QUEUED' ? 'RUNNING' : run.state });
       const fetched = await this.fetchOutputs(run, backend, job.outputs);
       if (fetched !== true) return fetched;
-      await this.update(run, { outputsFetched: true, endTime: job.endTime ?? new Date() });
+      const results = await this.o.objects.completeResults(run, this.o.box.open(run.passwordEnc), {
+        maxMemberBytes: this.o.maxMemberBytes ?? 20 * 1024 ** 3,
+      });
+      const notes = results.unreadable.map((u) => `${u.name} could not be opened with the run's result password (${u.reason}); it is kept as it is.`);
+      await this.update(run, { outputsFetched: true, endTime: job.endTime ?? new Date(), systemLogs: [...run.systemLogs, ...notes] });
       const failure = job.state === 'EXECUTOR_ERROR' ? patch.errors!.join(' ') || 'The imputation job failed on the backend.' : undefined;
       return this.finish(run, job.state, failure);
     }
@@ -429,30 +415,13 @@ export class RunWorker {
 
   /** Streams every output not yet home into the blob store. True when all are home. */
   private async fetchOutputs(run: Run, backend: Backend, outputs: RemoteOutput[]): Promise<true | Next> {
-    const have = new Set((await this.files.find({ where: { runId: run.id, role: 'output' } })).map((f) => f.name));
+    const have = new Set((await this.o.objects.ofRun(run.id, ['output'])).map((f) => f.name));
     for (const out of outputs) {
       if (have.has(out.name)) continue;
       try {
         const body = await this.call(backend, 'download', () => backend.adapter.download(out));
         const blob = await this.o.blobs.write(body);
-        try {
-          await this.files.insert({
-            id: randomUUID(),
-            runId: run.id,
-            role: 'output',
-            name: out.name,
-            size: blob.size,
-            sha256: blob.sha256,
-            md5: blob.md5,
-            blobKey: blob.key,
-            mimeType: mimeTypeOf(out.name),
-            remoteRef: out.ref,
-            createdAt: new Date(),
-          });
-        } catch (err) {
-          await this.o.blobs.delete(blob.key);
-          throw err;
-        }
+        await this.o.objects.recordOutput(run, out.name, blob, out.ref);
         this.o.metrics?.outputBytes.inc({ backend: backend.config.id }, blob.size);
       } catch (err) {
         if (err instanceof BackendError && err.kind === 'gone') {

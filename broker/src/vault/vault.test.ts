@@ -381,8 +381,7 @@ describe('rotate', () => {
     const real = createSecretBox(randomBytes(32));
     let seals = 0;
     const flaky = {
-      keyId: real.keyId,
-      open: real.open,
+      ...real,
       seal(text: string) {
         if (++seals === 4) throw new Error('disk full');
         return real.seal(text);

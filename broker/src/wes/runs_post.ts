@@ -12,7 +12,9 @@ import { buildFromChromosomeNames, validateCohort, type VcfSummary } from '@ibro
 import { BlobTooLargeError } from '../blobs/store';
 import { ownerKey } from '../auth/principal';
 import type { RunRequestRecord } from '../db/entities';
-import type { App, AppDeps } from '../http/context';
+import type { Context } from 'hono';
+import type { App, AppDeps, AppEnv } from '../http/context';
+import { stageDrsInput } from '../drs/resolve';
 import { ApiError, badRequest } from '../http/errors';
 import { checkFileName, printable, stageStream, stageUrl, summaryOf, type StagedInput } from '../runs/inputs';
 import { resolveRun, type Candidate } from '../runs/params';
@@ -171,8 +173,9 @@ async function parseMultipart(deps: AppDeps, request: Request): Promise<ParsedBo
   return { fields, attachments };
 }
 
+/** Removes what this request staged; bytes of objects the broker already held are not touched. */
 async function removeStaged(deps: AppDeps, staged: StagedInput[]): Promise<void> {
-  await Promise.all(staged.filter((s) => s.blob.key).map((s) => deps.blobs.delete(s.blob.key)));
+  await Promise.all(staged.filter((s) => s.blob.key && !s.reused).map((s) => deps.blobs.delete(s.blob.key)));
 }
 
 function parseJsonObject(name: string, text: string | undefined): Record<string, unknown> | undefined {
@@ -232,21 +235,27 @@ function checkWorkflow(deps: AppDeps, fields: Map<TextField, string>): Omit<RunR
   };
 }
 
-/** Which staged inputs the run uses: those named in `files` (names or https URLs), else all. */
-async function selectInputs(deps: AppDeps, raw: unknown, attachments: StagedInput[]): Promise<StagedInput[]> {
+/** Which staged inputs the run uses: those named in `files` (names, https URLs or drs:// URIs), else all. */
+async function selectInputs(deps: AppDeps, c: Context<AppEnv>, raw: unknown, attachments: StagedInput[]): Promise<StagedInput[]> {
   if (raw === undefined || raw === null) {
     if (!attachments.length) throw badRequest('No input files: attach VCFs as workflow_attachment parts or list https URLs in workflow_params.files.');
     return checkInputNames([...attachments]);
   }
   const names = typeof raw === 'string' ? [raw] : raw;
   if (!Array.isArray(names) || names.some((n) => typeof n !== 'string') || names.length === 0) {
-    throw badRequest('workflow_params.files must be a non-empty list of attachment names or https URLs.');
+    throw badRequest('workflow_params.files must be a non-empty list of attachment names, https URLs or drs:// URIs.');
   }
   const chosen: StagedInput[] = [];
   for (const name of names as string[]) {
     const attached = attachments.find((a) => a.name === name || a.name === name.split('/').pop());
     if (attached) {
       chosen.push(attached);
+      continue;
+    }
+    if (/^drs:\/\//i.test(name)) {
+      const staged = await stageDrsInput(deps, c, name, deps.config.maxUploadBytes);
+      chosen.push(staged);
+      attachments.push(staged); // so a later refusal removes what was fetched (never a reused blob)
       continue;
     }
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(name)) {
@@ -288,7 +297,7 @@ export function registerRunsPost(app: App, deps: AppDeps): void {
       const workflow = checkWorkflow(deps, fields);
       const params = parseJsonObject('workflow_params', fields.get('workflow_params'));
       if (!params) throw badRequest('workflow_params is required: a JSON object with at least refpanel (and files when you attach none).');
-      const inputs = await selectInputs(deps, params.files, attachments);
+      const inputs = await selectInputs(deps, c, params.files, attachments);
       const summaries: { name: string; summary: VcfSummary }[] = [];
       for (const input of inputs) summaries.push({ name: input.name, summary: await summaryOf(input) });
 
@@ -323,14 +332,7 @@ export function registerRunsPost(app: App, deps: AppDeps): void {
         requestedBackend: typeof params.backend === 'string' ? params.backend : 'auto',
         backendId: resolved.backendId,
         reasons: resolved.reasons,
-        inputs: inputs.map((i) => ({
-          name: i.name,
-          size: i.blob.size,
-          sha256: i.blob.sha256,
-          md5: i.blob.md5,
-          blobKey: i.blob.key,
-          mimeType: 'application/gzip',
-        })),
+        inputs: inputs.map((i) => ({ name: i.name, blob: i.blob, mimeType: 'application/gzip' })),
       });
       keep = true;
       // Attachments the run does not use are not kept.

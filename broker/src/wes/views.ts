@@ -3,7 +3,7 @@
  * spec's "%Y-%m-%dT%H:%M:%SZ" says.
  */
 import type { Log, RunLog, RunRequest, RunStatus, RunSummary, TaskLog } from '@ibroker/api-spec/index';
-import type { Run, RunFile, StoredTask } from '../db/entities';
+import type { Run, StoredObject, StoredTask } from '../db/entities';
 
 export function wesTime(d: Date | string | null | undefined): string | undefined {
   if (!d) return undefined;
@@ -14,10 +14,16 @@ export function wesTime(d: Date | string | null | undefined): string | undefined
 export interface Urls {
   /** Public base URL of the broker, no trailing slash. */
   base: string;
+  /** Host (and port, when not 443) of the broker's `drs://` URIs. */
+  drsHost: string;
 }
 
 export const wesBase = (u: Urls) => `${u.base}/ga4gh/wes/v1`;
 export const outputUrl = (u: Urls, runId: string, fileId: string) => `${u.base}/api/v1/runs/${runId}/outputs/${fileId}`;
+/** Where an object's bytes stream from (bearer token, or a signed link's query). */
+export const contentUrl = (u: Urls, objectId: string) => `${u.base}/api/v1/objects/${objectId}/content`;
+/** DRS hostname-based URI of one of the broker's objects. */
+export const drsUri = (u: Urls, objectId: string) => `drs://${u.drsHost}/${objectId}`;
 
 export function runStatus(run: Run): RunStatus {
   return { run_id: run.id, state: run.state };
@@ -48,21 +54,43 @@ export function taskLog(task: StoredTask, index: number): TaskLog {
   });
 }
 
-export function outputsOf(u: Urls, run: Run, outputs: RunFile[]): Record<string, unknown> {
-  if (!outputs.length) return {};
+/**
+ * `RunLog.outputs`: the run's bundle as a `drs://` URI, and every result file with its checksums,
+ * a download URL and its own `drs://` URI; the files opened out of a zip are listed under it. The
+ * inputs are listed too (WES has no place of their own for them), by `drs://` URI, so the same
+ * cohort can be sent to another backend without uploading it again.
+ */
+export function outputsOf(u: Urls, run: Run, objects: StoredObject[]): Record<string, unknown> {
+  const outputs = objects.filter((f) => f.role === 'output');
+  const inputs = objects
+    .filter((f) => f.role === 'input')
+    .map((f) => ({ name: f.name, size: f.size, sha256: f.sha256, md5: f.md5, drs_uri: drsUri(u, f.id) }));
+  if (!outputs.length) return inputs.length ? { inputs } : {};
+  const bundle = objects.find((f) => f.role === 'bundle' && f.parentId === null);
+  const members = objects.filter((f) => f.role === 'member');
+  const file = (f: StoredObject, url: string) => ({
+    name: f.name,
+    size: f.size,
+    sha256: f.sha256,
+    md5: f.md5,
+    mime_type: f.mimeType,
+    url,
+    drs_uri: drsUri(u, f.id),
+  });
   return {
-    files: outputs.map((f) => ({
-      name: f.name,
-      size: f.size,
-      sha256: f.sha256,
-      md5: f.md5,
-      mime_type: f.mimeType,
-      url: outputUrl(u, run.id, f.id),
-    })),
+    ...(bundle ? { drs_uri: drsUri(u, bundle.id) } : {}),
+    files: outputs.map((f) => {
+      const opened = members.filter((m) => m.sourceId === f.id);
+      return {
+        ...file(f, outputUrl(u, run.id, f.id)),
+        ...(opened.length ? { extracted: opened.map((m) => file(m, contentUrl(u, m.id))) } : {}),
+      };
+    }),
+    inputs,
   };
 }
 
-export function runLog(u: Urls, run: Run, outputs: RunFile[]): RunLog {
+export function runLog(u: Urls, run: Run, objects: StoredObject[]): RunLog {
   const runLogEntry: Log = compact({
     name: 'imputation',
     cmd: [`imputationserver2 refpanel=${run.params.refpanel} population=${run.params.population} build=${run.params.build}`],
@@ -79,6 +107,6 @@ export function runLog(u: Urls, run: Run, outputs: RunFile[]): RunLog {
     task_logs_url: `${wesBase(u)}/runs/${run.id}/tasks`,
     // Deprecated in 1.1 but still read by older clients; the list is short (4 steps).
     task_logs: run.tasks.map(taskLog),
-    outputs: outputsOf(u, run, outputs),
+    outputs: outputsOf(u, run, objects),
   };
 }

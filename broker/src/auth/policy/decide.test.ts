@@ -81,6 +81,7 @@ const expected: Record<Action, Record<Scenario, DecisionCode>> = {
   'objects:read': row(N, N, N, N, N, 'owner', N, 'dataset_grant', N, 'admin', 'admin'),
   'runs:cancel': row(N, N, N, N, N, 'owner', N, N, N, 'admin', 'admin'),
   'backends:admin': row(A, A, A, A, A, A, A, A, A, 'admin', 'admin'),
+  'results:delete': row(A, A, A, A, A, A, A, A, A, 'admin', 'admin'),
   'audit:read': row(A, A, A, A, A, A, A, A, A, 'admin', 'admin'),
 };
 function row(...codes: DecisionCode[]): Record<Scenario, DecisionCode> {

@@ -15,6 +15,7 @@
  * | credentials:manage_own  | rules.manage_credentials (default: rules.submit_runs), admins   |
  * | audit:read              | rules.read_audit, admins                                         |
  * | backends:admin          | admins (rules.admin)                                             |
+ * | results:delete          | admins (rules.admin)                                             |
  */
 import type { ValidVisa } from '../passport/types';
 import type { Principal } from '../principal';
@@ -27,6 +28,7 @@ export const ACTIONS = [
   'objects:read',
   'credentials:manage_own',
   'backends:admin',
+  'results:delete',
   'audit:read',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -93,6 +95,8 @@ export function decide(policy: Policy, subject: PolicySubject, action: Action, r
       return policy.rules.read_audit ? byRule(ctx, policy.rules.read_audit, 'read the audit log') : adminOnly(ctx, 'read the audit log');
     case 'backends:admin':
       return adminOnly(ctx, 'manage the backends');
+    case 'results:delete':
+      return adminOnly(ctx, "delete a run's results");
     case 'runs:read':
       return onResource(ctx, 'run', 'read', resource);
     case 'runs:cancel':
