@@ -1,19 +1,21 @@
 /**
- * `npm run bench [-- reads|upload|startup|auth ...]`: runs the benchmarks, prints figures with their
- * ratios to a baseline measured in the same run, writes `.data/bench/results.json`.
+ * `npm run bench [-- reads|upload|startup|auth|drs ...]`: runs the benchmarks, prints figures with
+ * their ratios to a baseline measured in the same run, writes `.data/bench/results.json`.
  * Knobs (environment): BENCH_RUNS, BENCH_OTHER_RUNS, BENCH_CONCURRENCY, BENCH_DURATION_S,
- * BENCH_WARMUP_S, BENCH_UPLOAD_MB, BENCH_UPLOAD_LEVEL, BENCH_UPLOAD_SAMPLES, BENCH_AUTH_RUNS, BENCH_AUTH_ROUNDS.
+ * BENCH_WARMUP_S, BENCH_UPLOAD_MB, BENCH_UPLOAD_LEVEL, BENCH_UPLOAD_SAMPLES, BENCH_AUTH_RUNS,
+ * BENCH_AUTH_ROUNDS, BENCH_DRS_OBJECTS, BENCH_DRS_DOWNLOAD_MB.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchAuth, type AuthResult } from './auth';
+import { benchDrs, type DrsResult } from './drs';
 import { ROOT, cleanupAll, installSignalCleanup } from './lib/proc';
 import { benchReads, type ReadsResult } from './reads';
 import { benchStartup, type StartupResult } from './startup';
 import { benchUpload, type UploadResult } from './upload';
 
-const ALL = ['reads', 'upload', 'startup', 'auth'] as const;
+const ALL = ['reads', 'upload', 'startup', 'auth', 'drs'] as const;
 type Name = (typeof ALL)[number];
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
@@ -32,6 +34,7 @@ interface Results {
   upload?: UploadResult;
   startup?: StartupResult;
   auth?: AuthResult;
+  drs?: DrsResult;
   failures: Record<string, string>;
 }
 
@@ -58,6 +61,7 @@ try {
       if (name === 'upload') results.upload = await benchUpload(log);
       if (name === 'startup') results.startup = await benchStartup(log);
       if (name === 'auth') results.auth = await benchAuth(log);
+      if (name === 'drs') results.drs = await benchDrs(log);
     } catch (e) {
       results.failures[name] = (e as Error).stack ?? String(e);
       console.error(`  ${name} FAILED: ${(e as Error).message}`);
@@ -105,6 +109,16 @@ if (a) {
   rows.push([`GET /runs/{id}, ${a.visas}-visa passport cached (c=${a.concurrency})`, fig(a.authenticated), `${a.ratio.rps}x rps, ${a.ratio.p50}x p50, ${a.ratio.p99}x p99, ${a.ratio.cpu}x CPU`, '']);
   rows.push(['  first request (passport not cached yet)', `${a.coldFirstRequestMs} ms`, '', '']);
   rows.push(['GET /runs/{id}, no authentication', fig(a.noAuth), 'baseline', '']);
+}
+const d = results.drs;
+if (d) {
+  const fig = (x: typeof d.baseline) => `${x.rps} req/s, p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, ${x.serverCpuMsPerRequest} ms CPU/req${x.errors ? `, ${x.errors} errors` : ''}`;
+  rows.push([`DRS GET /objects/{id} (${d.objects} objects, c=${d.concurrency})`, fig(d.getObject), `${d.ratio.rps}x rps, ${d.ratio.p50}x p50, ${d.ratio.p99}x p99`, '']);
+  rows.push(['bare Hono fixed JSON', fig(d.baseline), 'baseline', '']);
+  const dl = d.download;
+  rows.push([`DRS download, ${(dl.bytes / 1024 ** 3).toFixed(1)} GiB object`, `${dl.mbps} MiB/s (${dl.seconds} s, sha256 ${dl.sha256Ok ? 'ok' : 'MISMATCH'})`, `${dl.ratioVsDiskRead}x disk read`, '']);
+  rows.push(['  broker RSS during download', `idle ${dl.memory.idleRssMb} MB, peak ${dl.memory.peakRssMb} MB (+${dl.memory.growthMb} MB)`, dl.memory.flat ? `flat (< ${dl.memory.limitMb} MB)` : 'NOT flat', '']);
+  rows.push(['disk read of the same file', `${dl.diskReadMbps} MiB/s`, 'baseline', '']);
 }
 if (rows.length) {
   const w0 = Math.max(...rows.map((x) => x[0].length));

@@ -206,7 +206,7 @@ describe('CONFIG_FILE', () => {
   it('refuses an unknown top-level key, listing the valid ones', () => {
     const path = file('publicUrl: https://x.example.org\nbackend: []\n');
     expect(problems({ CONFIG_FILE: path })).toEqual([
-      `CONFIG_FILE ${path}: (root): unknown setting "backend" (valid: publicUrl, backends, oidc, passports)`,
+      `CONFIG_FILE ${path}: (root): unknown setting "backend" (valid: publicUrl, backends, oidc, passports, drs)`,
     ]);
   });
 
@@ -382,5 +382,47 @@ describe('passport settings', () => {
     expect(cfg.issuers[0]?.passport?.tokenExchange?.clientId).toBe('broker');
     expect(cfg.passportTrust).toMatchObject({ sources: ['https://dac.example.org'] });
     expect(() => loadConfig({ CONFIG_FILE: path })).toThrow(/BROKER_SECRET \(token exchange client secret\) is not set/);
+  });
+});
+
+describe('DRS settings', () => {
+  it('default to the public URL host, 1000 ids per bulk request, 15-minute links and no compact prefixes', () => {
+    const c = loadConfig({ PUBLIC_URL: 'https://imputation.example.org:8443/' });
+    expect(c.drs).toEqual({ hostname: 'imputation.example.org:8443', maxBulkRequestLength: 1000, signedUrlTtlSec: 900, compactPrefixes: {}, identifiersOrgUrl: null });
+    expect(c.corsOrigins).toBe('*');
+  });
+
+  it('take DRS_HOSTNAME, the bulk limit, the link lifetime and a list of CORS origins', () => {
+    const c = loadConfig({ DRS_HOSTNAME: 'drs.example.org', DRS_MAX_BULK_REQUEST_LENGTH: '50', DRS_SIGNED_URL_TTL_SECONDS: '60', CORS_ORIGINS: 'https://a.example.org, https://b.example.org' });
+    expect(c.drs).toMatchObject({ hostname: 'drs.example.org', maxBulkRequestLength: 50, signedUrlTtlSec: 60 });
+    expect(c.corsOrigins).toEqual(['https://a.example.org', 'https://b.example.org']);
+  });
+
+  it.each([
+    ['DRS_HOSTNAME', 'https://drs.example.org', 'DRS_HOSTNAME must be a host name'],
+    ['DRS_MAX_BULK_REQUEST_LENGTH', '0', 'from 1 to 100000'],
+    ['DRS_MAX_BULK_REQUEST_LENGTH', 'many', 'from 1 to 100000'],
+    ['DRS_SIGNED_URL_TTL_SECONDS', '5', 'from 10 to 604800'],
+  ])('refuse %s=%s', (name, value, message) => {
+    const [p] = problems({ [name]: value });
+    expect(p).toContain(name);
+    expect(p).toContain(message);
+  });
+
+  it('read compact prefixes and the identifiers.org URL from CONFIG_FILE', () => {
+    const path = file('drs:\n  identifiersOrgUrl: https://registry.api.identifiers.org/\n  compactPrefixes:\n    drs.anv0: https://drs.example.org/ga4gh/drs/v1/objects/{$id}\n');
+    expect(loadConfig({ CONFIG_FILE: path }).drs).toMatchObject({
+      identifiersOrgUrl: 'https://registry.api.identifiers.org',
+      compactPrefixes: { 'drs.anv0': 'https://drs.example.org/ga4gh/drs/v1/objects/{$id}' },
+    });
+  });
+
+  it('refuse a URL pattern without {$id}, a bad prefix and unknown keys', () => {
+    const noId = file('drs:\n  compactPrefixes:\n    x: https://drs.example.org/objects/\n');
+    expect(problems({ CONFIG_FILE: noId })[0]).toMatch(/drs.compactPrefixes.x: a compact DRS URL pattern is an http\(s\) URL with \{\$id\}/);
+    const badPrefix = file('drs:\n  compactPrefixes:\n    "a b": https://drs.example.org/{$id}\n');
+    expect(problems({ CONFIG_FILE: badPrefix })[0]).toMatch(/a compact DRS prefix is letters/);
+    const typo = file('drs:\n  identifiersOrg: https://x.example.org\n');
+    expect(problems({ CONFIG_FILE: typo })[0]).toMatch(/unknown setting "identifiersOrg" \(valid: compactPrefixes, identifiersOrgUrl\)/);
   });
 });

@@ -84,11 +84,19 @@ const drsShape = {
    */
   compactPrefixes: z
     .record(
-      z.string().regex(/^[A-Za-z0-9._]{1,64}(\/[A-Za-z0-9._]{1,64})?$/, 'a compact DRS prefix is letters, digits, "." and "_", optionally "provider/namespace"'),
+      z.string(),
       z
         .string()
         .regex(/^https?:\/\/[^\s]+\{\$id\}[^\s]*$/, 'a compact DRS URL pattern is an http(s) URL with {$id} where the accession goes, e.g. https://drs.example.org/ga4gh/drs/v1/objects/{$id}'),
     )
+    .superRefine((prefixes, ctx) => {
+      // zod reports a bad record key only as "Invalid key in record": say what a prefix may be.
+      for (const key of Object.keys(prefixes)) {
+        if (!/^[A-Za-z0-9._]{1,64}(\/[A-Za-z0-9._]{1,64})?$/.test(key)) {
+          ctx.addIssue({ code: 'custom', path: [key], message: 'a compact DRS prefix is letters, digits, "." and "_", optionally "provider/namespace"' });
+        }
+      }
+    })
     .optional(),
   /** Resolve other prefixes through identifiers.org's registry API at this base URL (cached 24 h). */
   identifiersOrgUrl: httpUrl('identifiersOrgUrl', 'https://registry.api.identifiers.org').optional(),

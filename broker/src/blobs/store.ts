@@ -105,7 +105,8 @@ export class FsBlobStore {
   }
 
   read(key: string, range?: { start: number; end: number }): Readable {
-    return createReadStream(this.path(key), range ? { start: range.start, end: range.end } : {});
+    // 1 MiB reads: far fewer chunks (and event-loop turns) per gigabyte than the 64 KiB default.
+    return createReadStream(this.path(key), { highWaterMark: 1024 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
   }
 
   async size(key: string): Promise<number> {

@@ -98,11 +98,12 @@ async function objectUrl(deps: AppDeps, uri: string, parts: DrsUri, o: RemoteCal
   const configured = deps.config.drs.compactPrefixes[parts.prefix];
   let pattern = configured;
   if (!pattern && deps.config.drs.identifiersOrgUrl) {
-    const cached = patternCache.get(parts.prefix);
+    const cacheKey = `${deps.config.drs.identifiersOrgUrl}|${parts.prefix}`;
+    const cached = patternCache.get(cacheKey);
     if (cached && Date.now() - cached.at < PATTERN_TTL_MS) pattern = cached.pattern;
     else {
       pattern = await identifiersOrgPattern(deps.config.drs.identifiersOrgUrl, parts.prefix, o);
-      patternCache.set(parts.prefix, { pattern, at: Date.now() });
+      patternCache.set(cacheKey, { pattern, at: Date.now() });
     }
   }
   if (!pattern) {
