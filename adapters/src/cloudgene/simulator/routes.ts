@@ -1,6 +1,6 @@
 /** The Cloudgene 3 HTTP surface (CG3 `server/controller/*`), routes and error bodies as the real server. */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -51,6 +51,8 @@ async function formValue(c: Ctx, name: string): Promise<string | undefined> {
 export function createRoutes(d: RouteDeps): Hono<SimulatorEnv> {
   const app = new Hono<SimulatorEnv>();
   const view: JobView = { engine: d.engine, registry: d.registry, profile: d.profile };
+  /** Submissions per user whose files are still being stored (see the per-user limit below). */
+  const submitting = new Map<string, number>();
 
   // Fault injection first, so it hits every route including downloads.
   app.use('*', async (c, next) => {
@@ -141,12 +143,17 @@ export function createRoutes(d: RouteDeps): Hono<SimulatorEnv> {
     const appId = c.req.param('app') ?? '';
     const caller = c.get('caller');
     if (!matchesApp(d.profile, appId)) return error(c, 404, `Application '${appId}' not found.`);
-    if (!caller.user.admin && d.engine.activeCount(caller.user.username) >= d.maxRunningJobsPerUser) {
-      return error(c, 400, `Only ${d.maxRunningJobsPerUser} jobs per user can be executed simultaneously.`);
-    }
     const uploadDir = join(d.workDir, `upload-${randomAlnum(12)}`);
     const parsed = await parseSubmitForm(c.req.raw, uploadDir);
     if (!parsed.ok) return parsed.json ? error(c, 400, parsed.message) : c.text(parsed.message, 400);
+    // Micronaut binds the multipart body before the controller counts the user's jobs; counting
+    // the submissions still being stored too makes the check and the claim one step, as there.
+    const user = caller.user.username;
+    if (!caller.user.admin && d.engine.activeCount(user) + (submitting.get(user) ?? 0) >= d.maxRunningJobsPerUser) {
+      await rm(uploadDir, { recursive: true, force: true });
+      return error(c, 400, `Only ${d.maxRunningJobsPerUser} jobs per user can be executed simultaneously.`);
+    }
+    submitting.set(user, (submitting.get(user) ?? 0) + 1);
     const v = parsed.form.values;
     const job = await d.engine.submit({
       username: caller.user.username,
@@ -167,7 +174,7 @@ export function createRoutes(d: RouteDeps): Hono<SimulatorEnv> {
         meta: v.has('meta'),
         password: v.get('password') || null,
       },
-    });
+    }).finally(() => submitting.set(user, (submitting.get(user) ?? 1) - 1));
     return c.json({ success: true, message: 'Your job was successfully added to the job queue.', id: job.id });
   });
 
