@@ -45,7 +45,7 @@ export function htmlToText(html: string): string {
  */
 export function pageToText(html: string): string {
   const body = html
-    .replace(/<(script|style|head)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+    .replace(/<(script|style|head|title)\b[\s\S]*?<\/\1\s*>/gi, ' ')
     .replace(/<!doctype[^>]*>/gi, ' ');
   return htmlToText(body).replace(/\s+/g, ' ').trim();
 }
