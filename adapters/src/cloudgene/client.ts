@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { BackendError } from '../types';
-import { IdleWatchedBody, readCapped } from '../http/body';
+import { BodyTooLargeError, IdleWatchedBody, readCapped } from '../http/body';
 import { type CallContext, httpError, networkError } from './errors';
 
 export interface CloudgeneClientOptions {
@@ -22,6 +22,11 @@ export const DEFAULT_USER_AGENT = 'imputation-broker-cloudgene-adapter/0.1';
 
 /** Error bodies are read only this far: they are for a message, not for storage. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/**
+ * Largest JSON answer accepted. Cloudgene's biggest (a job with all its steps and outputs, a
+ * page of 15 jobs) are tens of KB; a proxy streaming an endless body must not fill the heap.
+ */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 export interface RequestOptions {
   method?: 'GET' | 'POST';
@@ -95,11 +100,16 @@ export class CloudgeneClient {
     }
     if (!response.ok) {
       const body = await readCapped(response, MAX_ERROR_BODY_BYTES).catch(() => '');
-      throw httpError(what, response.status, body, options.context ?? 'api', this.#token);
+      throw httpError(what, response.status, body, options.context ?? 'api', this.#token, response.headers.get('retry-after'));
     }
     try {
-      return options.maxBytes !== undefined ? await readCapped(response, options.maxBytes) : await response.text();
+      return options.maxBytes !== undefined
+        ? await readCapped(response, options.maxBytes)
+        : await readCapped(response, MAX_RESPONSE_BYTES, { fail: true });
     } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        throw new BackendError('unreachable', `Cloudgene ${what} answered with more than ${error.limit} bytes`, response.status);
+      }
       throw networkError(what, error, timeoutMs, this.#token);
     }
   }
@@ -129,7 +139,7 @@ export class CloudgeneClient {
 
     if (!response.ok) {
       const body = await readCapped(response, MAX_ERROR_BODY_BYTES).catch(() => '');
-      throw httpError(what, response.status, body, 'download', this.#token);
+      throw httpError(what, response.status, body, 'download', this.#token, response.headers.get('retry-after'));
     }
     if (response.body === null) return Readable.from([]);
 
