@@ -179,6 +179,8 @@ export function createWesAdapter(options: WesAdapterOptions): WesAdapter {
       const latencyMs = latency();
       const problem = checkWorkflowSupport(info);
       if (problem !== null) return { ok: false, latencyMs, maintenance: false, detail: `${client.http.label}: ${problem}` };
+      // service-info is public on most nodes: only a run listing shows that our token is accepted.
+      await client.json('/runs?page_size=1');
       const versions = asArray(info.supported_wes_versions).map(asString).filter((v): v is string => v !== null);
       return {
         ok: true,
