@@ -3,7 +3,9 @@
  * tags, attachments, tokens) and how each kind of node answer is read. Whole-node behaviour is
  * covered by the contract suite against the simulators.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text as streamText } from 'node:stream/consumers';
@@ -83,6 +85,33 @@ describe('submit', () => {
     const files = f.getAll('workflow_attachment').filter((x): x is File => typeof x !== 'string');
     expect(files.map((x) => x.name)).toEqual(['chr20.vcf.gz']);
     expect(await files[0]?.text()).toBe('first file bytes');
+  });
+
+  it('streams attachments: memory stays flat however large the upload', async () => {
+    const big = join(dir, 'big.vcf.gz');
+    const size = 192 * 1024 * 1024;
+    await writeFile(big, '');
+    await truncate(big, size); // sparse: costs no disk
+    const sink = createServer((req, res) => {
+      let received = 0;
+      req.on('data', (c: Buffer) => (received += c.length));
+      req.on('end', () => json(res, 200, { run_id: `r-${received}` }));
+    });
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 2);
+    try {
+      const base = await request();
+      const id = await adapter({ baseUrl: `${url}/ga4gh/wes/v1` }).submit({ ...base, files: [{ name: 'chr1.vcf.gz', path: big, size }] });
+      expect(Number(id.slice(2))).toBeGreaterThan(size);
+    } finally {
+      clearInterval(sampler);
+      sink.closeAllConnections();
+      await new Promise<void>((resolve) => sink.close(() => resolve()));
+      await rm(big, { force: true });
+    }
+    expect(peak).toBeLessThan(64 * 1024 * 1024);
   });
 
   it('in drs and https modes sends references and no attachment', async () => {
@@ -193,7 +222,8 @@ describe('tasks', () => {
       }
       if (req.url.endsWith('/logs/stderr')) {
         res.writeHead(200, { 'content-type': 'text/plain' });
-        return res.end('N E X T F L O W\nERROR ~ chr20.vcf.gz is not a valid hg38 encoding\n');
+        res.end('N E X T F L O W\nERROR ~ chr20.vcf.gz is not a valid hg38 encoding\n');
+        return;
       }
       return json(res, 404, { msg: 'no tasks' });
     };
