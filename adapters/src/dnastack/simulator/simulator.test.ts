@@ -218,3 +218,34 @@ describe('eWES', () => {
     expect(Object.keys((engines.body.engines as Record<string, unknown>[])[0] ?? {}).sort()).toEqual(Object.keys(expected.engines[0] ?? {}).sort());
   });
 });
+
+describe('persistence', () => {
+  it('finished runs survive a restart; a run in flight comes back SYSTEM_ERROR with an event saying why', async () => {
+    const workDir = join(dir, 'persist');
+    const first = createDnastackSimulator({ workDir, clients: [CLIENT], timing: { ...FAST_DNASTACK_TIMING, validation: 60_000 }, persistRuns: true, jwtSecret: 'persist-secret-0123456789abcdef' });
+    const url = await first.start();
+    const t1 = await (await fetch(`${url}/wallet/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, grant_type: 'client_credentials', resource: `${url}/services/ewes-service/` }),
+    })).json() as { access_token: string };
+    const created = await fetch(`${url}${runsPath()}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${t1.access_token}`, 'content-type': 'application/json' },
+      body: runRequest(),
+    });
+    const id = String(((await created.json()) as Record<string, unknown>).run_id);
+    for (let i = 0; i < 200 && first.getRun(id)?.state !== 'RUNNING'; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(first.getRun(id)?.state).toBe('RUNNING');
+    await first.close();
+    const second = createDnastackSimulator({ workDir, clients: [CLIENT], timing: FAST_DNASTACK_TIMING, persistRuns: true, jwtSecret: 'persist-secret-0123456789abcdef' });
+    await second.start();
+    try {
+      const run = second.getRun(id);
+      expect(run?.state).toBe('SYSTEM_ERROR');
+      expect(run?.events.at(-1)).toMatchObject({ event_type: 'STATE_TRANSITION', metadata: { old_state: 'RUNNING', new_state: 'SYSTEM_ERROR' } });
+      expect(run?.errors).toEqual(['The execution engine was restarted while the run was in flight']);
+    } finally {
+      await second.close();
+    }
+  });
+});

@@ -293,6 +293,21 @@ describe('fault knobs', () => {
       const down = await get(`${n.wes}/service-info`);
       expect(down.status).toBe(503);
       expect(down.headers.get('retry-after')).toBe('60');
+      const adapter = createWesAdapter({
+        flavor: 'weskit',
+        baseUrl: n.wes,
+        token: TOKEN,
+        workflowUrl: WESKIT_WORKFLOW,
+        workflowType: 'NFL',
+        workflowTypeVersion: '22.10.0',
+        panels: [{ key: 'p', id: 'p', version: null, label: 'p', build: 'hg19', populations: [] }],
+      });
+      const refused = await adapter.getJob('0b7e6a52-4f0e-4d8c-9a51-3c2f1d0e9a77').then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(refused).toMatchObject({ kind: 'maintenance', status: 503, retryAfterMs: 60_000 });
+      expect(await adapter.health()).toMatchObject({ ok: false, maintenance: true });
       n.sim.setMaintenance(false);
       n.sim.setFaults({ errorRate: 1 });
       const crash = await get(`${n.wes}/service-info`);
