@@ -208,6 +208,20 @@ describe('runs', () => {
     expect(error.message).toContain('points away from eWES');
   });
 
+  it('a token thrown away after a 401 is still redacted when a service echoes it', async () => {
+    let issued = 0;
+    let calls = 0;
+    scripted.handler = (req, res) => {
+      if (req.url === '/token') return json(res, 200, { access_token: `tok-number-${++issued}-abcdef`, token_type: 'Bearer', expires_in: 3600 });
+      calls++;
+      if (calls === 1) return json(res, 401, {});
+      return json(res, 400, { msg: 'refused: tok-number-1-abcdef then tok-number-2-abcdef' });
+    };
+    const error = await rejection(adapter({ registryUrl: undefined, ewesUrl: `${scripted.url}/ewes/`, tokenUrl: `${scripted.url}/token`, namespace: 'n' }).getJob('r'));
+    expect(error.kind).toBe('rejected');
+    expect(error.message).toContain('refused: [redacted] then [redacted]');
+  });
+
   it('a token answer without expires_in is no token', async () => {
     scripted.handler = (_req, res) => json(res, 200, { access_token: 'x', token_type: 'Bearer' });
     const error = await rejection(adapter({ registryUrl: undefined, ewesUrl: `${scripted.url}/ewes/`, tokenUrl: `${scripted.url}/token`, namespace: 'n' }).getJob('r'));

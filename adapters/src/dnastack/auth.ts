@@ -36,6 +36,8 @@ const MAX_EARLY_RENEWAL_MS = 60_000;
 export class TokenProvider {
   #cached: CachedToken | null = null;
   #pending: Promise<string> | null = null;
+  /** Recent tokens, so one thrown away is still redacted if a service echoes it later. */
+  readonly #recent: string[] = [];
   readonly #http: HttpClient;
   /** How many tokens were fetched: tests and metrics read it. */
   fetched = 0;
@@ -51,14 +53,19 @@ export class TokenProvider {
       userAgent: o.userAgent,
       maxResponseBytes: 1024 * 1024,
       classify: classifyWallet,
-      secrets: () => [...this.secrets(), this.#cached?.value],
+      secrets: () => [...this.secrets(), ...this.#recent],
       now: o.now,
     });
   }
 
-  /** The current access token (for redaction); null before the first one. */
+  /** The current access token; null before the first one or after `invalidate`. */
   get current(): string | null {
     return this.#cached?.value ?? null;
+  }
+
+  /** Every token of this process's recent past, for redaction. */
+  get recent(): readonly string[] {
+    return this.#recent;
   }
 
   async token(): Promise<string> {
@@ -95,6 +102,8 @@ export class TokenProvider {
     const lifetimeMs = Math.max(0, expiresIn * 1000);
     const early = Math.min(MAX_EARLY_RENEWAL_MS, lifetimeMs / 10);
     this.#cached = { value, renewAt: started + lifetimeMs - early };
+    this.#recent.push(value);
+    if (this.#recent.length > 4) this.#recent.shift();
     this.fetched++;
     return value;
   }

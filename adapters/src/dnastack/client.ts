@@ -61,7 +61,7 @@ export class DnastackClient {
     const now = options.now ?? Date.now;
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
-    const secrets = (): readonly (string | null | undefined)[] => [options.clientSecret, this.tokens?.current];
+    const secrets = (): readonly (string | null | undefined)[] => [options.clientSecret, ...(this.tokens?.recent ?? [])];
     this.tokens = new TokenProvider(() => this.#credentials(), { timeoutMs, userAgent, now }, () => [options.clientSecret]);
     this.http = new HttpClient({
       label: 'DNAstack',

@@ -234,7 +234,8 @@ function parseUrl(url: string, what: string): URL {
   try {
     return new URL(url);
   } catch {
-    throw new BackendError('rejected', `${what}: '${url.slice(0, 200)}' is not a URL`);
+    // Not echoed: a location may carry a signature that grants access to the file.
+    throw new BackendError('rejected', `${what}: the location given is not a URL`);
   }
 }
 
