@@ -82,6 +82,17 @@ export interface InputFile {
   /** Absolute path of the staged file on the broker's disk; adapters stream it. */
   path: string;
   size: number;
+  /**
+   * An http(s) URL from which the backend itself can fetch this file (possibly signed and
+   * short-lived). Backends without an upload endpoint (DNAstack eWES) or WES nodes configured
+   * for URL inputs need it; adapters that upload from `path` ignore it.
+   */
+  url?: string;
+  /**
+   * The `drs://` URI of this file in the broker's DRS server. WES nodes that resolve DRS
+   * themselves (the eLwazi WESkit fork) take inputs this way instead of an upload.
+   */
+  drsUri?: string;
 }
 
 export interface SubmitRequest {
@@ -112,6 +123,21 @@ export interface RemoteTask {
   messages: TaskMessage[];
 }
 
+/** A checksum as GA4GH DRS writes it: `type` is an IANA hash name (`sha-256`, `md5`...). */
+export interface Checksum {
+  type: string;
+  checksum: string;
+}
+
+/** Where a result lives when the broker cannot (or need not) copy its bytes home. */
+export interface OutputReference {
+  /** The location exactly as the backend gave it, e.g. `gs://bucket/run/chr20.dose.vcf.gz`. */
+  url: string;
+  /** The storage kind, as DRS `AccessMethod.type` names it where it can. */
+  type: 's3' | 'gs' | 'azure' | 'https' | 'file' | 'drs' | 'other';
+  checksums?: Checksum[];
+}
+
 /** A result file as listed by the backend; `ref` is opaque to the broker. */
 export interface RemoteOutput {
   /** Relative name, may contain `/` (e.g. `statistics/snps-excluded.txt`). */
@@ -120,6 +146,25 @@ export interface RemoteOutput {
   size: number | null;
   /** Opaque handle the adapter needs to download it (Cloudgene: the download hash). */
   ref: string;
+  /**
+   * Set when the output sits in storage the broker cannot read (a `gs://` or `s3://` bucket of
+   * the backend's cloud account, a path on the node's own disk): the broker must register it by
+   * reference (e.g. as a DRS object with that access method) instead of calling `download`,
+   * which refuses such outputs with a `rejected` error. Results whose bytes the adapter can
+   * stream leave this unset.
+   */
+  reference?: OutputReference;
+  /** Checksums the backend states for the file (the broker's own WES lists sha-256 and md5). */
+  checksums?: Checksum[];
+}
+
+/** One entry of a backend's event log (DNAstack eWES `events`), in order of occurrence. */
+export interface RemoteEvent {
+  time: Date | null;
+  /** The backend's event type verbatim, e.g. `STATE_TRANSITION`; unknown types are kept. */
+  type: string;
+  /** Plain text for people; empty when the backend gave none. */
+  message: string;
 }
 
 export interface RemoteJob {
@@ -142,6 +187,11 @@ export interface RemoteJob {
   resultsGone: boolean;
   /** Error messages the backend gave for a failed job, plain text. */
   errors: string[];
+  /**
+   * What happened to the job so far, when the backend keeps an event log (DNAstack). Optional:
+   * the run engine may show them, nothing depends on them.
+   */
+  events?: RemoteEvent[];
 }
 
 export interface HealthReport {
@@ -160,6 +210,10 @@ export interface HealthReport {
  * - `not_found`: the remote job does not exist.
  * - `gone`: the file or result was deleted or its download budget is spent.
  * - `rejected`: the backend refused the request for good (bad parameter...).
+ * - `rate_limited`: the backend (or a gateway in front of it) answered 429: nothing was done,
+ *   the same call may be repeated once `retryAfterMs` has passed. A request refused this way
+ *   created nothing, so a submit may simply be tried again (unlike `unreachable`, after which
+ *   the job may exist and must be looked up with `findByRunId`).
  */
 export type BackendErrorKind =
   | 'unreachable'
@@ -168,19 +222,33 @@ export type BackendErrorKind =
   | 'auth'
   | 'not_found'
   | 'gone'
-  | 'rejected';
+  | 'rejected'
+  | 'rate_limited';
 
-const RETRYABLE: ReadonlySet<BackendErrorKind> = new Set(['unreachable', 'maintenance', 'capacity']);
+const RETRYABLE: ReadonlySet<BackendErrorKind> = new Set(['unreachable', 'maintenance', 'capacity', 'rate_limited']);
+
+export interface BackendErrorOptions {
+  cause?: unknown;
+  /** How long the backend asked us to wait (HTTP `Retry-After`), in ms; null when it did not say. */
+  retryAfterMs?: number | null;
+}
 
 export class BackendError extends Error {
   readonly kind: BackendErrorKind;
   readonly status: number | null;
+  /**
+   * The backend's own `Retry-After`, in ms, when it gave one (429, some 503s). The run engine
+   * should wait at least this long before the next call to this backend; null means "use your
+   * own back-off".
+   */
+  readonly retryAfterMs: number | null;
 
-  constructor(kind: BackendErrorKind, message: string, status: number | null = null, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(kind: BackendErrorKind, message: string, status: number | null = null, options?: BackendErrorOptions) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'BackendError';
     this.kind = kind;
     this.status = status;
+    this.retryAfterMs = options?.retryAfterMs ?? null;
   }
 
   get retryable(): boolean {
@@ -203,6 +271,9 @@ export interface Adapter {
   cancel(remoteId: string): Promise<void>;
   /** Resume a job the backend lost (Cloudgene state -1). Optional. */
   restart?(remoteId: string): Promise<void>;
-  /** Stream one output file. Each call may spend one of a finite number of downloads. */
+  /**
+   * Stream one output file. Each call may spend one of a finite number of downloads. Outputs
+   * that carry a `reference` are refused (`rejected`): register those by reference instead.
+   */
   download(output: RemoteOutput): Promise<Readable>;
 }

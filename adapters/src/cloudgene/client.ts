@@ -4,6 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { BackendError } from '../types';
+import { BodyTooLargeError, IdleWatchedBody, readCapped } from '../http/body';
 import { type CallContext, httpError, networkError } from './errors';
 
 export interface CloudgeneClientOptions {
@@ -21,6 +22,11 @@ export const DEFAULT_USER_AGENT = 'imputation-broker-cloudgene-adapter/0.1';
 
 /** Error bodies are read only this far: they are for a message, not for storage. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/**
+ * Largest JSON answer accepted. Cloudgene's biggest (a job with all its steps and outputs, a
+ * page of 15 jobs) are tens of KB; a proxy streaming an endless body must not fill the heap.
+ */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 export interface RequestOptions {
   method?: 'GET' | 'POST';
@@ -94,11 +100,16 @@ export class CloudgeneClient {
     }
     if (!response.ok) {
       const body = await readCapped(response, MAX_ERROR_BODY_BYTES).catch(() => '');
-      throw httpError(what, response.status, body, options.context ?? 'api', this.#token);
+      throw httpError(what, response.status, body, options.context ?? 'api', this.#token, response.headers.get('retry-after'));
     }
     try {
-      return options.maxBytes !== undefined ? await readCapped(response, options.maxBytes) : await response.text();
+      return options.maxBytes !== undefined
+        ? await readCapped(response, options.maxBytes)
+        : await readCapped(response, MAX_RESPONSE_BYTES, { fail: true });
     } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        throw new BackendError('unreachable', `Cloudgene ${what} answered with more than ${error.limit} bytes`, response.status);
+      }
       throw networkError(what, error, timeoutMs, this.#token);
     }
   }
@@ -128,7 +139,7 @@ export class CloudgeneClient {
 
     if (!response.ok) {
       const body = await readCapped(response, MAX_ERROR_BODY_BYTES).catch(() => '');
-      throw httpError(what, response.status, body, 'download', this.#token);
+      throw httpError(what, response.status, body, 'download', this.#token, response.headers.get('retry-after'));
     }
     if (response.body === null) return Readable.from([]);
 
@@ -154,72 +165,4 @@ function timeoutError(ms: number): Error {
   const error = new Error(`timed out after ${ms} ms`);
   error.name = 'TimeoutError';
   return error;
-}
-
-async function readCapped(response: Response, maxBytes: number): Promise<string> {
-  if (response.body === null) return '';
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  let bytes = 0;
-  try {
-    while (bytes < maxBytes) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      bytes += value.byteLength;
-      text += decoder.decode(value, { stream: true });
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return text + decoder.decode();
-}
-
-/**
- * The body as a Node stream that fails when the server keeps a read waiting for `idleMs`: a
- * whole-body deadline would kill a healthy 10 GB download, no deadline would hang on a dead
- * connection. The clock only runs while the consumer has asked for data, so a slow consumer
- * (backpressure) is never mistaken for a stalled server.
- */
-class IdleWatchedBody extends Readable {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly #idleMs: number;
-  readonly #abort: () => void;
-  readonly #makeError: () => Error;
-  #timer: NodeJS.Timeout | undefined;
-
-  constructor(body: ReadableStream<Uint8Array>, idleMs: number, abort: () => void, makeError: () => Error) {
-    super();
-    this.#reader = body.getReader();
-    this.#idleMs = idleMs;
-    this.#abort = abort;
-    this.#makeError = makeError;
-  }
-
-  override _read(): void {
-    this.#timer = setTimeout(() => {
-      this.#abort();
-      this.destroy(this.#makeError());
-    }, this.#idleMs);
-    this.#reader.read().then(
-      ({ done, value }) => {
-        clearTimeout(this.#timer);
-        if (this.destroyed) return;
-        this.push(done ? null : Buffer.from(value.buffer, value.byteOffset, value.byteLength));
-      },
-      (error: unknown) => {
-        clearTimeout(this.#timer);
-        if (!this.destroyed) this.destroy(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    clearTimeout(this.#timer);
-    // Cancelling releases the socket when the consumer gives up early.
-    this.#reader.cancel().then(
-      () => callback(error),
-      () => callback(error),
-    );
-  }
 }

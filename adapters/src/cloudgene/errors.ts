@@ -2,6 +2,7 @@
  * Cloudgene HTTP failures → BackendError kinds the run engine acts on (digest §1.7).
  */
 import { BackendError, type BackendErrorKind } from '../types';
+import { parseRetryAfter } from '../http/errors';
 import { asString, isRecord } from './wire';
 import { htmlToText } from './text';
 
@@ -38,14 +39,16 @@ export function kindForStatus(status: number, message: string, context: CallCont
     // The hash is a capability that is spent (400 "number of max downloads exceeded.") or gone (404).
     if (status === 400 || status === 404 || status === 410) return 'gone';
     // A 403 here comes from an expired pre-signed S3 URL, not from our token: a fresh GET fixes it.
-    if (status === 401 || status === 403 || status === 408 || status === 429 || status >= 500) return 'unreachable';
+    if (status === 429) return 'rate_limited';
+    if (status === 401 || status === 403 || status === 408 || status >= 500) return 'unreachable';
     return 'rejected';
   }
   if (status === 503) {
     return /maintenance/i.test(message) ? 'maintenance' : 'unreachable';
   }
   if (status >= 500 || status === 408) return 'unreachable';
-  if (status === 429) return 'capacity';
+  // A gateway's rate limit: nothing was created, and its Retry-After says when to come back.
+  if (status === 429) return 'rate_limited';
   if (status === 401 || status === 403) return 'auth';
   if (status === 400 && /jobs? per user/i.test(message)) return 'capacity';
   if (status === 404 && context === 'job') return 'not_found';
@@ -64,11 +67,14 @@ export function httpError(
   body: string,
   context: CallContext,
   secret?: string,
+  retryAfter?: string | null,
 ): BackendError {
   const message = backendMessage(body);
   const kind = kindForStatus(status, message, context);
   const detail = message === '' ? '' : `: ${message}`;
-  return new BackendError(kind, redact(`Cloudgene ${what} failed with HTTP ${status}${detail}`, secret), status);
+  return new BackendError(kind, redact(`Cloudgene ${what} failed with HTTP ${status}${detail}`, secret), status, {
+    retryAfterMs: parseRetryAfter(retryAfter),
+  });
 }
 
 export function networkError(what: string, error: unknown, timeoutMs: number, secret?: string): BackendError {

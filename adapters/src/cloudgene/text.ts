@@ -5,40 +5,9 @@
  * HTML-escapes submitted text, so what the broker shows through WES must be stripped and decoded.
  */
 
-const NAMED_ENTITIES: Readonly<Record<string, string>> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-  nbsp: ' ',
-};
+import { decodeEntities, htmlToText } from '../http/html';
 
-export function decodeEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (entity: string, body: string) => {
-    if (body.startsWith('#')) {
-      const code = body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
-      return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : entity;
-    }
-    return NAMED_ENTITIES[body.toLowerCase()] ?? entity;
-  });
-}
-
-export function htmlToText(html: string): string {
-  const text = html
-    // Block-level breaks become line breaks so "<b>Imputation (1/4)</b><br><div>" keeps its label alone.
-    .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<\/?(p|div|li|tr|h[1-6])\b[^<>]*>/gi, '\n')
-    // Only real tags: QC texts carry bare comparisons ("< 10000 SNPs", "call rate < 90%").
-    .replace(/<!--[\s\S]*?-->|<\/?[a-z][a-z0-9-]*\b[^<>]*>/gi, '');
-  return decodeEntities(text)
-    .replace(/\r\n?/g, '\n')
-    .split('\n')
-    .map((line) => line.replace(/[ \t\f\v]+/g, ' ').trim())
-    .join('\n')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
-}
+export { decodeEntities, htmlToText };
 
 /**
  * Fraction done (0..1) of one Cloudgene progress-bar message, null when the message is not one.

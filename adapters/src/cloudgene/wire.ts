@@ -6,35 +6,10 @@
  * mistyped field instead of trusting a cast.
  */
 
-export type JsonRecord = Record<string, unknown>;
+import { asArray, asNumber, asRecord, asString } from '../http/json';
 
-export function isRecord(value: unknown): value is JsonRecord {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-export function asRecord(value: unknown): JsonRecord {
-  return isRecord(value) ? value : {};
-}
-
-export function asArray(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
-
-export function asString(value: unknown): string | null {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  return null;
-}
-
-export function asNumber(value: unknown): number | null {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
-  return null;
-}
-
-export function asBoolean(value: unknown): boolean {
-  return value === true || value === 'true';
-}
+export { isRecord, asRecord, asArray, asString, asNumber, asBoolean } from '../http/json';
+export type { JsonRecord } from '../http/json';
 
 /** Epoch milliseconds; Cloudgene uses 0 (MIS) or -1 (TOPMed docs) for "not yet". */
 export function asDate(value: unknown): Date | null {
