@@ -184,6 +184,8 @@ describe('1.2 suite vs 1.5 server: the schemas as they are', () => {
       { kind: 'expand_bundle', httpStatus: 400, test: `Run test cases on the drs object info endpoint for drs id = ${f.privateRun.bundle}; auth_type = bearer` },
     ]);
     expect(other[0]!.errors.map((e) => e.message)).toContain("must have required property 'contents'");
+    const message = runs.faithful!.report.phases[1]!.tests.flatMap((t) => t.cases).find((c) => c.case_name === 'DRS Access expand bundle validation' && c.status === 'FAIL')!.message;
+    expect(message).toBe("'id' is a required property");
   });
 
   it.fails('BROKER FINDING: GET /objects/{bundle}?expand=True, the query Python requests writes for params={"expand": True}, is answered 200', async () => {

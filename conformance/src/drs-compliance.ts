@@ -131,6 +131,8 @@ export function pythonLikeMessage(errors: SchemaError[]): string {
     const props = errors.filter((e) => e.keyword === 'additionalProperties' && e.instancePath === first.instancePath).map((e) => `'${e.property}'`);
     return `Additional properties are not allowed (${props.join(', ')} ${props.length === 1 ? 'was' : 'were'} unexpected)`;
   }
+  const missing = /^must have required property '(.+)'$/.exec(first.message);
+  if (missing) return `'${missing[1]}' is a required property`;
   return `${first.instancePath || '(root)'}: ${first.message}`;
 }
 
