@@ -342,11 +342,14 @@ describe('drs.yaml is valid OpenAPI 3.0', () => {
     expect(missing).toEqual([]);
   });
 
-  it('shows a file with sha-256 and md5 checksums and an https access_id, and a run bundle with contents', () => {
+  it('shows a file with sha-256 and md5 checksums and its two https access methods (access_url, access id signed), and a run bundle with contents', () => {
     const file = at(doc, 'paths', '/objects/{object_id}', 'get', 'responses', '200', 'content', 'application/json')
       .example as Obj;
     expect((file.checksums as Obj[]).map((c) => c.type)).toEqual(['sha-256', 'md5']);
-    expect(file.access_methods).toEqual([expect.objectContaining({ type: 'https', access_id: 'https' })]);
+    expect(file.access_methods).toEqual([
+      expect.objectContaining({ type: 'https', access_url: { url: `https://broker.example.org/api/v1/objects/${String(file.id)}/content` } }),
+      expect.objectContaining({ type: 'https', access_id: 'signed' }),
+    ]);
     expect(file.self_uri).toMatch(/^drs:\/\/[a-z0-9.-]+\/[A-Za-z0-9._~-]+$/);
     const bundle = at(doc, 'paths', '/objects/{object_id}', 'post', 'responses', '200', 'content', 'application/json')
       .example as Obj;

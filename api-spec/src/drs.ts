@@ -33,19 +33,19 @@ export interface paths {
         };
         /**
          * Get info about a DrsObject.
-         * @description Object metadata: size, times, `sha-256` and `md5` checksums and, for a file, its `https` access method (fetch a signed URL from `/access/https`); for the bundle of a run, its `contents`. Needs the caller's bearer token.
+         * @description Object metadata: size, times, `sha-256` and `md5` checksums and, for a file, its two `https` access methods (an `access_url` for the bearer token, and the `access_id` `signed` for a token-free link from `/access/signed`); for the bundle of a run, its `contents`. Needs the caller's bearer token.
          */
         get: operations["GetObject"];
         put?: never;
         /**
          * Get info about a DrsObject through POST'ing a Passport.
-         * @description As `GetObject`, authorized by the GA4GH Passports in the body instead of a bearer token. The example is the bundle of a run.
+         * @description As `GetObject`, authorized by the GA4GH Passports in the body (or, without `passports`, by the bearer token); `expand` in the body. The example is the bundle of a run: its results, the opened files of each zip and the output folders as nested bundles (listed, not expanded, without `expand: true`).
          */
         post: operations["PostObject"];
         delete?: never;
         /**
          * Get Authorization info about a DrsObject.
-         * @description How to authorize `GetObject` / `PostObject` for this object: `BearerAuth` (an access token from `bearer_auth_issuers`) or `PassportAuth` (passports with visas from `passport_auth_issuers`). Needs no credentials. A CORS pre-flight (with `Origin` and `Access-Control-Request-Method`) on the same URL is answered as a pre-flight, not by this operation.
+         * @description How to authorize `GetObject` / `PostObject` for this object: `BearerAuth` (an access token from `bearer_auth_issuers`) or `PassportAuth` (passports with visas from `passport_auth_issuers`). Needs no credentials, and is the same for every id that could name an object (it does not say whether the object exists); an id that cannot be an object id is 404. A CORS pre-flight (with `Origin` and `Access-Control-Request-Method`) on the same URL is answered as a pre-flight, not by this operation.
          */
         options: operations["OptionsObject"];
         head?: never;
@@ -69,7 +69,7 @@ export interface paths {
         delete?: never;
         /**
          * Get Authorization info about multiple DrsObjects.
-         * @description For each id in `bulk_object_ids`, the `Authorizations` of that object (see `OptionsObject`). Needs no credentials. At most `maxBulkRequestLength` ids.
+         * @description For each id in `bulk_object_ids`, the `Authorizations` of that object (see `OptionsObject`): the same for every id that could name an object, so the answer says nothing about which objects exist; ids that cannot be object ids are unresolved under 404. Needs no credentials. At most `maxBulkRequestLength` ids.
          */
         options: operations["OptionsBulkObject"];
         head?: never;
@@ -85,13 +85,13 @@ export interface paths {
         };
         /**
          * Get a URL for fetching bytes
-         * @description A signed, short-lived `https` URL on the broker that streams the file's bytes; it needs no headers and expires after a few minutes (ask again for a new one). Needs the caller's bearer token. Bundles have no access ids.
+         * @description For the access id `signed`: a signed, short-lived URL on the broker (`/api/v1/objects/{object_id}/content?expires=...&caller=...&signature=...`) that streams the file's bytes (HTTP `Range` supported) without a token or headers. It is made for the caller and this object, expires after 15 minutes by default (ask again for a new one), and an altered or late link is refused with 403. Answered with `Cache-Control: no-store`. Needs the caller's bearer token. Any other access id is 404, and bundles have none.
          */
         get: operations["GetAccessURL"];
         put?: never;
         /**
          * Get a URL for fetching bytes through POST'ing a Passport
-         * @description As `GetAccessURL`, authorized by the GA4GH Passports in the body instead of a bearer token.
+         * @description As `GetAccessURL`, authorized by the GA4GH Passports in the body (or, without `passports`, by the bearer token).
          */
         post: operations["PostAccessURL"];
         delete?: never;
@@ -248,7 +248,7 @@ export interface components {
             type: string;
         };
         AccessURL: {
-            /** @description A fully resolvable URL that can be used to fetch the actual object bytes. From this broker: a signed, short-lived `https` URL. */
+            /** @description A fully resolvable URL that can be used to fetch the actual object bytes. From this broker: the content route of the object, which takes the bearer token (`access_url`), or a signed, short-lived link on it that needs none (`/access/signed`). */
             url: string;
             /**
              * @description An optional list of headers to include in the HTTP request to `url`, as `Name: value` strings (the example shows the format). The broker's signed URLs need none.
@@ -269,14 +269,14 @@ export interface components {
         };
         AccessMethod: {
             /**
-             * @description Type of the access method; `https` for every file of this broker.
+             * @description Type of the access method; `https` for both access methods of every file of this broker.
              * @enum {string}
              */
             type: "s3" | "gs" | "ftp" | "gsiftp" | "globus" | "htsget" | "https" | "file";
             access_url?: components["schemas"]["AccessURL"] & unknown;
             /**
-             * @description An arbitrary string to be passed to the `/access` method to get an `AccessURL`, unique within the object. This broker uses `https`, giving a signed, short-lived URL.
-             * @example https
+             * @description An arbitrary string to be passed to the `/access` method to get an `AccessURL`, unique within the object. This broker uses `signed`, giving a signed, short-lived URL that needs no token.
+             * @example signed
              */
             access_id?: string;
             /**
@@ -323,7 +323,7 @@ export interface components {
             self_uri: string;
             /**
              * Format: int64
-             * @description For blobs, the blob size in bytes. For bundles (runs), the cumulative size, in bytes, of items in the `contents` field.
+             * @description For blobs, the blob size in bytes. For bundles, the cumulative size, in bytes, of the items in the `contents` field.
              */
             size: number;
             /**
@@ -336,7 +336,7 @@ export interface components {
              * @description Timestamp of content update in RFC 3339; the same as `created_time` here.
              */
             updated_time?: string;
-            /** @description A string representing a version (not used by this broker). */
+            /** @description A string representing a version: here the first 16 hex digits of the SHA-256 of the content (one id always names the same bytes). */
             version?: string;
             /**
              * @description A string providing the mime-type of the `DrsObject`.
@@ -345,13 +345,13 @@ export interface components {
             mime_type?: string;
             /** @description The checksums of the `DrsObject`: `sha-256` and `md5`. For blobs, computed over the bytes of the blob. For bundles, computed over the sorted concatenation of the checksums of the top-level contents (same type), as DRS defines. */
             checksums: components["schemas"]["Checksum"][];
-            /** @description How to fetch the bytes: for every file of this broker one `https` method with an `access_id`. Required for single blobs; absent for bundles. */
+            /** @description How to fetch the bytes: for every file of this broker two `https` methods, an `access_url` (bearer token) and the `access_id` `signed` (a token-free link). Required for single blobs; absent for bundles. */
             access_methods?: components["schemas"]["AccessMethod"][];
-            /** @description If not set, this `DrsObject` is a single blob (a file). If set, it is the bundle of an imputation run, listing the run's inputs and results. (DRS 1.3 deprecated bundles in favour of compound objects, but still serves them.) */
+            /** @description If not set, this `DrsObject` is a single blob (a file). If set, it is the bundle of an imputation run, listing its results, or a nested bundle (the files opened out of one result zip, or an output folder). (DRS 1.3 deprecated bundles in favour of compound objects, but still serves them.) */
             contents?: components["schemas"]["ContentsObject"][];
             /** @description A human readable description of the `DrsObject`. */
             description?: string;
-            /** @description Other names for this object in external metadata sources, e.g. the WES run and output it came from. */
+            /** @description Other names for this object in external metadata sources: `run:<WES run id>/<name>`, the WES run and file it came from (`results` for the run bundle). */
             aliases?: string[];
         };
         /** @description The object that contains the DRS object IDs array */
@@ -441,6 +441,8 @@ export interface operations {
                      *         "name": "Example institute",
                      *         "url": "https://example.org"
                      *       },
+                     *       "documentationUrl": "https://broker.example.org/docs",
+                     *       "environment": "prod",
                      *       "version": "0.1.0",
                      *       "maxBulkRequestLength": 100,
                      *       "drs": {
@@ -505,6 +507,7 @@ export interface operations {
                      *       "size": 85932117,
                      *       "created_time": "2025-06-02T10:02:41Z",
                      *       "updated_time": "2025-06-02T10:02:41Z",
+                     *       "version": "9f0e3c6c2d1b4a5e",
                      *       "mime_type": "application/zip",
                      *       "checksums": [
                      *         {
@@ -516,10 +519,21 @@ export interface operations {
                      *           "type": "md5"
                      *         }
                      *       ],
+                     *       "description": "Result chr_20.zip of imputation run 3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90 on mis2",
+                     *       "aliases": [
+                     *         "run:3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90/chr_20.zip"
+                     *       ],
                      *       "access_methods": [
                      *         {
                      *           "type": "https",
-                     *           "access_id": "https",
+                     *           "access_url": {
+                     *             "url": "https://broker.example.org/api/v1/objects/5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b/content"
+                     *           },
+                     *           "available": true
+                     *         },
+                     *         {
+                     *           "type": "https",
+                     *           "access_id": "signed",
                      *           "available": true,
                      *           "authorizations": {
                      *             "drs_object_id": "5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b",
@@ -528,24 +542,20 @@ export interface operations {
                      *               "PassportAuth"
                      *             ],
                      *             "passport_auth_issuers": [
-                     *               "https://visas.example.org"
+                     *               "https://broker.example.org/oidc/visas"
                      *             ],
                      *             "bearer_auth_issuers": [
-                     *               "https://login.example.org/oidc"
+                     *               "https://broker.example.org/oidc"
                      *             ]
                      *           }
                      *         }
-                     *       ],
-                     *       "description": "Result of imputation run 3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90: imputed chromosome 20 (encrypted zip from imputationserver2).",
-                     *       "aliases": [
-                     *         "wes:run/3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90/outputs/chr_20.zip"
                      *       ]
                      *     }
                      */
                     "application/json": components["schemas"]["DrsObject"];
                 };
             };
-            /** @description The operation is delayed and will continue asynchronously (e.g. a result file is still being copied home from the imputation backend). The client should retry this same request after the delay given by the `Retry-After` header. */
+            /** @description The operation is delayed and will continue asynchronously; the client should retry this same request after the delay given by the `Retry-After` header. This broker never answers 202: an object exists only once its bytes are home. */
             202: {
                 headers: {
                     /**
@@ -565,7 +575,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "The request is malformed.",
+                     *       "msg": "expand must be true or false, got \"maybe\".",
                      *       "status_code": 400
                      *     }
                      */
@@ -580,7 +590,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "A bearer token or a GA4GH Passport is required.",
+                     *       "msg": "This API needs an access token. Send it as \"Authorization: Bearer <token>\".",
                      *       "status_code": 401
                      *     }
                      */
@@ -595,7 +605,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "You may not read the objects of this run.",
+                     *       "msg": "This object belongs to another user. You may read it as its owner, as an administrator, or with access to one of its datasets: \"demo\" (a ControlledAccessGrants visa for \"https://datasets.example.org/demo\").",
                      *       "status_code": 403
                      *     }
                      */
@@ -641,7 +651,7 @@ export interface operations {
             path: {
                 /**
                  * @description `DrsObject` identifier: an opaque id the broker issued for a file (an input or a result of an imputation run) or for the bundle of a run. Characters outside `[A-Za-z0-9.-_~]` must be percent-encoded.
-                 * @example 3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90
+                 * @example 9c4e2b7d-5a1f-4c3e-8b2d-6f0a1e9d7c35
                  */
                 object_id: string;
             };
@@ -677,12 +687,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90",
-                     *       "name": "run-3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90",
-                     *       "self_uri": "drs://broker.example.org/3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90",
+                     *       "id": "9c4e2b7d-5a1f-4c3e-8b2d-6f0a1e9d7c35",
+                     *       "name": "results",
+                     *       "self_uri": "drs://broker.example.org/9c4e2b7d-5a1f-4c3e-8b2d-6f0a1e9d7c35",
                      *       "size": 127809427,
                      *       "created_time": "2025-06-02T10:02:41Z",
                      *       "updated_time": "2025-06-02T10:02:41Z",
+                     *       "version": "1c7e5b3a9d2f4e6a",
+                     *       "mime_type": "application/vnd.ga4gh.drs.bundle",
                      *       "checksums": [
                      *         {
                      *           "checksum": "1c7e5b3a9d2f4e6a8b0c2d4e6f8a0b1c3d5e7f9a1b3c5d7e9f0a2b4c6d8e0f1a",
@@ -693,12 +705,16 @@ export interface operations {
                      *           "type": "md5"
                      *         }
                      *       ],
+                     *       "description": "Results of imputation run 3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90",
+                     *       "aliases": [
+                     *         "run:3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90/results"
+                     *       ],
                      *       "contents": [
                      *         {
-                     *           "name": "chr20.vcf.gz",
-                     *           "id": "a7d4c2e1-9b8f-4a6e-8d5c-3b2a1f0e9d8c",
+                     *           "name": "chr_20",
+                     *           "id": "e1a7c3d9-2b4f-4e6a-9c8d-7f5b3a1e0d2c",
                      *           "drs_uri": [
-                     *             "drs://broker.example.org/a7d4c2e1-9b8f-4a6e-8d5c-3b2a1f0e9d8c"
+                     *             "drs://broker.example.org/e1a7c3d9-2b4f-4e6a-9c8d-7f5b3a1e0d2c"
                      *           ]
                      *         },
                      *         {
@@ -707,15 +723,28 @@ export interface operations {
                      *           "drs_uri": [
                      *             "drs://broker.example.org/5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b"
                      *           ]
+                     *         },
+                     *         {
+                     *           "name": "qc_report.txt",
+                     *           "id": "a7d4c2e1-9b8f-4a6e-8d5c-3b2a1f0e9d8c",
+                     *           "drs_uri": [
+                     *             "drs://broker.example.org/a7d4c2e1-9b8f-4a6e-8d5c-3b2a1f0e9d8c"
+                     *           ]
+                     *         },
+                     *         {
+                     *           "name": "statistics",
+                     *           "id": "6d2f8a4c-0e1b-4d3a-a5c7-9b8e2f1d0c4a",
+                     *           "drs_uri": [
+                     *             "drs://broker.example.org/6d2f8a4c-0e1b-4d3a-a5c7-9b8e2f1d0c4a"
+                     *           ]
                      *         }
-                     *       ],
-                     *       "description": "Imputation run 3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90: its input files and its results."
+                     *       ]
                      *     }
                      */
                     "application/json": components["schemas"]["DrsObject"];
                 };
             };
-            /** @description The operation is delayed and will continue asynchronously (e.g. a result file is still being copied home from the imputation backend). The client should retry this same request after the delay given by the `Retry-After` header. */
+            /** @description The operation is delayed and will continue asynchronously; the client should retry this same request after the delay given by the `Retry-After` header. This broker never answers 202: an object exists only once its bytes are home. */
             202: {
                 headers: {
                     /**
@@ -735,7 +764,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "The body must be a JSON object with a `passports` array.",
+                     *       "msg": "passports[0] is not a JWT (three base64url parts separated by dots); send the Passport your broker issued.",
                      *       "status_code": 400
                      *     }
                      */
@@ -750,7 +779,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "A bearer token or a GA4GH Passport is required.",
+                     *       "msg": "This API needs an access token. Send it as \"Authorization: Bearer <token>\".",
                      *       "status_code": 401
                      *     }
                      */
@@ -765,7 +794,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "No visa in the passports allows reading the objects of this run.",
+                     *       "msg": "This object belongs to another user. You may read it as its owner, as an administrator, or with access to one of its datasets: \"demo\" (a ControlledAccessGrants visa for \"https://datasets.example.org/demo\").",
                      *       "status_code": 403
                      *     }
                      */
@@ -780,7 +809,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "Object '3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90' was not found.",
+                     *       "msg": "Object '9c4e2b7d-5a1f-4c3e-8b2d-6f0a1e9d7c35' was not found.",
                      *       "status_code": 404
                      *     }
                      */
@@ -833,10 +862,10 @@ export interface operations {
                      *         "PassportAuth"
                      *       ],
                      *       "passport_auth_issuers": [
-                     *         "https://visas.example.org"
+                     *         "https://broker.example.org/oidc/visas"
                      *       ],
                      *       "bearer_auth_issuers": [
-                     *         "https://login.example.org/oidc"
+                     *         "https://broker.example.org/oidc"
                      *       ]
                      *     }
                      */
@@ -963,6 +992,7 @@ export interface operations {
                      *           "size": 85932117,
                      *           "created_time": "2025-06-02T10:02:41Z",
                      *           "updated_time": "2025-06-02T10:02:41Z",
+                     *           "version": "9f0e3c6c2d1b4a5e",
                      *           "mime_type": "application/zip",
                      *           "checksums": [
                      *             {
@@ -974,10 +1004,21 @@ export interface operations {
                      *               "type": "md5"
                      *             }
                      *           ],
+                     *           "description": "Result chr_20.zip of imputation run 3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90 on mis2",
+                     *           "aliases": [
+                     *             "run:3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90/chr_20.zip"
+                     *           ],
                      *           "access_methods": [
                      *             {
                      *               "type": "https",
-                     *               "access_id": "https",
+                     *               "access_url": {
+                     *                 "url": "https://broker.example.org/api/v1/objects/5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b/content"
+                     *               },
+                     *               "available": true
+                     *             },
+                     *             {
+                     *               "type": "https",
+                     *               "access_id": "signed",
                      *               "available": true,
                      *               "authorizations": {
                      *                 "drs_object_id": "5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b",
@@ -986,17 +1027,13 @@ export interface operations {
                      *                   "PassportAuth"
                      *                 ],
                      *                 "passport_auth_issuers": [
-                     *                   "https://visas.example.org"
+                     *                   "https://broker.example.org/oidc/visas"
                      *                 ],
                      *                 "bearer_auth_issuers": [
-                     *                   "https://login.example.org/oidc"
+                     *                   "https://broker.example.org/oidc"
                      *                 ]
                      *               }
                      *             }
-                     *           ],
-                     *           "description": "Result of imputation run 3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90: imputed chromosome 20 (encrypted zip from imputationserver2).",
-                     *           "aliases": [
-                     *             "wes:run/3f2c1a9e-7b4d-4e8a-9c1f-2d5b6a7e8f90/outputs/chr_20.zip"
                      *           ]
                      *         }
                      *       ]
@@ -1009,7 +1046,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The operation is delayed and will continue asynchronously (e.g. a result file is still being copied home from the imputation backend). The client should retry this same request after the delay given by the `Retry-After` header. */
+            /** @description The operation is delayed and will continue asynchronously; the client should retry this same request after the delay given by the `Retry-After` header. This broker never answers 202: an object exists only once its bytes are home. */
             202: {
                 headers: {
                     /**
@@ -1029,7 +1066,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "`bulk_object_ids` must be an array of strings.",
+                     *       "msg": "bulk_object_ids is required: a list of the object ids to look up.",
                      *       "status_code": 400
                      *     }
                      */
@@ -1044,7 +1081,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "A bearer token or a GA4GH Passport is required.",
+                     *       "msg": "This API needs an access token. Send it as \"Authorization: Bearer <token>\".",
                      *       "status_code": 401
                      *     }
                      */
@@ -1059,7 +1096,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "No visa in the passports allows reading these objects.",
+                     *       "msg": "This object belongs to another user. You may read it as its owner, as an administrator, or with access to one of its datasets: \"demo\" (a ControlledAccessGrants visa for \"https://datasets.example.org/demo\").",
                      *       "status_code": 403
                      *     }
                      */
@@ -1089,7 +1126,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "At most 100 ids per bulk request (maxBulkRequestLength).",
+                     *       "msg": "The request names 101 object ids; this server takes at most 100 per request (maxBulkRequestLength in its service-info). Split it.",
                      *       "status_code": 413
                      *     }
                      */
@@ -1126,7 +1163,7 @@ export interface operations {
                  * @example {
                  *       "bulk_object_ids": [
                  *         "5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b",
-                 *         "0d9c8b7a-6f5e-4d3c-2b1a-0f9e8d7c6b5a"
+                 *         "not-an-object-id"
                  *       ]
                  *     }
                  */
@@ -1151,7 +1188,7 @@ export interface operations {
                      *         {
                      *           "error_code": 404,
                      *           "object_ids": [
-                     *             "0d9c8b7a-6f5e-4d3c-2b1a-0f9e8d7c6b5a"
+                     *             "not-an-object-id"
                      *           ]
                      *         }
                      *       ],
@@ -1163,10 +1200,10 @@ export interface operations {
                      *             "PassportAuth"
                      *           ],
                      *           "passport_auth_issuers": [
-                     *             "https://visas.example.org"
+                     *             "https://broker.example.org/oidc/visas"
                      *           ],
                      *           "bearer_auth_issuers": [
-                     *             "https://login.example.org/oidc"
+                     *             "https://broker.example.org/oidc"
                      *           ]
                      *         }
                      *       ]
@@ -1194,7 +1231,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "`bulk_object_ids` must be an array of strings.",
+                     *       "msg": "bulk_object_ids is required: a list of the object ids to look up.",
                      *       "status_code": 400
                      *     }
                      */
@@ -1209,7 +1246,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "Object '0d9c8b7a-6f5e-4d3c-2b1a-0f9e8d7c6b5a' was not found.",
+                     *       "msg": "Object 'not-an-object-id' was not found.",
                      *       "status_code": 404
                      *     }
                      */
@@ -1231,7 +1268,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "At most 100 ids per bulk request (maxBulkRequestLength).",
+                     *       "msg": "The request names 101 object ids; this server takes at most 100 per request (maxBulkRequestLength in its service-info). Split it.",
                      *       "status_code": 413
                      *     }
                      */
@@ -1266,8 +1303,8 @@ export interface operations {
                  */
                 object_id: string;
                 /**
-                 * @description An `access_id` from the `access_methods` list of the `DrsObject` (this broker uses `https`).
-                 * @example https
+                 * @description An `access_id` from the `access_methods` list of the `DrsObject`: `signed`, the only one this broker gives.
+                 * @example signed
                  */
                 access_id: string;
             };
@@ -1283,13 +1320,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "url": "https://broker.example.org/ga4gh/drs/v1/download/5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b?expires=1748862000&signature=Zm9vYmFyYmF6cXV4"
+                     *       "url": "https://broker.example.org/api/v1/objects/5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b/content?expires=1748862000&caller=qUhEcIEf-fw7_-6CPEUmcC&signature=hrN4evG0.fjIhLSCW72v8ZcEsYMQ7Wq13tmLm3c09-zFYj2nStNs"
                      *     }
                      */
                     "application/json": components["schemas"]["AccessURL"];
                 };
             };
-            /** @description The operation is delayed and will continue asynchronously (e.g. a result file is still being copied home from the imputation backend). The client should retry this same request after the delay given by the `Retry-After` header. */
+            /** @description The operation is delayed and will continue asynchronously; the client should retry this same request after the delay given by the `Retry-After` header. This broker never answers 202: an object exists only once its bytes are home. */
             202: {
                 headers: {
                     /**
@@ -1324,7 +1361,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "A bearer token or a GA4GH Passport is required.",
+                     *       "msg": "This API needs an access token. Send it as \"Authorization: Bearer <token>\".",
                      *       "status_code": 401
                      *     }
                      */
@@ -1339,7 +1376,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "You may not read the objects of this run.",
+                     *       "msg": "This object belongs to another user. You may read it as its owner, as an administrator, or with access to one of its datasets: \"demo\" (a ControlledAccessGrants visa for \"https://datasets.example.org/demo\").",
                      *       "status_code": 403
                      *     }
                      */
@@ -1354,7 +1391,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "Access id 'https' was not found for object '5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b'.",
+                     *       "msg": "Object '5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b' has no access method 'https'; ask for 'signed'.",
                      *       "status_code": 404
                      *     }
                      */
@@ -1389,8 +1426,8 @@ export interface operations {
                  */
                 object_id: string;
                 /**
-                 * @description An `access_id` from the `access_methods` list of the `DrsObject` (this broker uses `https`).
-                 * @example https
+                 * @description An `access_id` from the `access_methods` list of the `DrsObject`: `signed`, the only one this broker gives.
+                 * @example signed
                  */
                 access_id: string;
             };
@@ -1420,13 +1457,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "url": "https://broker.example.org/ga4gh/drs/v1/download/5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b?expires=1748862000&signature=Zm9vYmFyYmF6cXV4"
+                     *       "url": "https://broker.example.org/api/v1/objects/5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b/content?expires=1748862000&caller=qUhEcIEf-fw7_-6CPEUmcC&signature=hrN4evG0.fjIhLSCW72v8ZcEsYMQ7Wq13tmLm3c09-zFYj2nStNs"
                      *     }
                      */
                     "application/json": components["schemas"]["AccessURL"];
                 };
             };
-            /** @description The operation is delayed and will continue asynchronously (e.g. a result file is still being copied home from the imputation backend). The client should retry this same request after the delay given by the `Retry-After` header. */
+            /** @description The operation is delayed and will continue asynchronously; the client should retry this same request after the delay given by the `Retry-After` header. This broker never answers 202: an object exists only once its bytes are home. */
             202: {
                 headers: {
                     /**
@@ -1446,7 +1483,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "The body must be a JSON object with a `passports` array.",
+                     *       "msg": "passports[0] is not a JWT (three base64url parts separated by dots); send the Passport your broker issued.",
                      *       "status_code": 400
                      *     }
                      */
@@ -1461,7 +1498,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "A bearer token or a GA4GH Passport is required.",
+                     *       "msg": "This API needs an access token. Send it as \"Authorization: Bearer <token>\".",
                      *       "status_code": 401
                      *     }
                      */
@@ -1476,7 +1513,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "No visa in the passports allows reading the objects of this run.",
+                     *       "msg": "This object belongs to another user. You may read it as its owner, as an administrator, or with access to one of its datasets: \"demo\" (a ControlledAccessGrants visa for \"https://datasets.example.org/demo\").",
                      *       "status_code": 403
                      *     }
                      */
@@ -1491,7 +1528,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "Access id 'https' was not found for object '5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b'.",
+                     *       "msg": "Object '5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b' has no access method 'https'; ask for 'signed'.",
                      *       "status_code": 404
                      *     }
                      */
@@ -1533,13 +1570,13 @@ export interface operations {
                  *         {
                  *           "bulk_object_id": "5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b",
                  *           "bulk_access_ids": [
-                 *             "https"
+                 *             "signed"
                  *           ]
                  *         },
                  *         {
                  *           "bulk_object_id": "0d9c8b7a-6f5e-4d3c-2b1a-0f9e8d7c6b5a",
                  *           "bulk_access_ids": [
-                 *             "https"
+                 *             "signed"
                  *           ]
                  *         }
                  *       ]
@@ -1573,8 +1610,8 @@ export interface operations {
                      *       "resolved_drs_object_access_urls": [
                      *         {
                      *           "drs_object_id": "5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b",
-                     *           "drs_access_id": "https",
-                     *           "url": "https://broker.example.org/ga4gh/drs/v1/download/5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b?expires=1748862000&signature=Zm9vYmFyYmF6cXV4"
+                     *           "drs_access_id": "signed",
+                     *           "url": "https://broker.example.org/api/v1/objects/5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b/content?expires=1748862000&caller=qUhEcIEf-fw7_-6CPEUmcC&signature=hrN4evG0.fjIhLSCW72v8ZcEsYMQ7Wq13tmLm3c09-zFYj2nStNs"
                      *         }
                      *       ]
                      *     }
@@ -1586,7 +1623,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The operation is delayed and will continue asynchronously (e.g. a result file is still being copied home from the imputation backend). The client should retry this same request after the delay given by the `Retry-After` header. */
+            /** @description The operation is delayed and will continue asynchronously; the client should retry this same request after the delay given by the `Retry-After` header. This broker never answers 202: an object exists only once its bytes are home. */
             202: {
                 headers: {
                     /**
@@ -1606,7 +1643,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "`bulk_object_access_ids` must be an array of {bulk_object_id, bulk_access_ids}.",
+                     *       "msg": "bulk_object_access_ids[0].bulk_access_ids must be a non-empty list of access ids.",
                      *       "status_code": 400
                      *     }
                      */
@@ -1621,7 +1658,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "A bearer token or a GA4GH Passport is required.",
+                     *       "msg": "This API needs an access token. Send it as \"Authorization: Bearer <token>\".",
                      *       "status_code": 401
                      *     }
                      */
@@ -1636,7 +1673,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "No visa in the passports allows reading these objects.",
+                     *       "msg": "This object belongs to another user. You may read it as its owner, as an administrator, or with access to one of its datasets: \"demo\" (a ControlledAccessGrants visa for \"https://datasets.example.org/demo\").",
                      *       "status_code": 403
                      *     }
                      */
@@ -1666,7 +1703,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "msg": "At most 100 ids per bulk request (maxBulkRequestLength).",
+                     *       "msg": "The request names 101 object ids; this server takes at most 100 per request (maxBulkRequestLength in its service-info). Split it.",
                      *       "status_code": 413
                      *     }
                      */

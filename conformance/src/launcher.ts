@@ -20,6 +20,7 @@ import { createDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '@i
 import { createLogger } from '@ibroker/broker/logging';
 import { startBroker, type BrokerHandle } from '@ibroker/broker/server';
 import { fetchDevToken } from '@ibroker/broker/dev/oidc';
+import { userAccessToken, userPassport, type DemoUser } from './users';
 
 /** Id of the fast backend: runs sent there complete in seconds. */
 export const FAST_BACKEND = 'mis2';
@@ -37,9 +38,15 @@ export interface ConformanceBroker {
   url: string;
   /** `${url}/ga4gh/wes/v1`. */
   wesUrl: string;
+  /** `${url}/ga4gh/drs/v1`. */
+  drsUrl: string;
   broker: BrokerHandle;
   /** A fresh access token of a demo client from the dev OIDC provider. */
   token(client?: DemoClient): Promise<string>;
+  /** A demo user's access token, by the portal's login (authorization code + PKCE). */
+  userToken(user: DemoUser): Promise<string>;
+  /** A demo user's GA4GH Passport, exchanged for their access token (RFC 8693). */
+  passport(user: DemoUser): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -150,9 +157,16 @@ export async function startConformanceBroker(options: LaunchOptions = {}): Promi
     return {
       url: broker.url,
       wesUrl: `${broker.url}/ga4gh/wes/v1`,
+      drsUrl: `${broker.url}/ga4gh/drs/v1`,
       broker,
       token(client: DemoClient = 'demo-cli') {
         return fetchDevToken(devOidc.tokenEndpoint, client);
+      },
+      userToken(user: DemoUser) {
+        return userAccessToken(devOidc, broker.url, user);
+      },
+      async passport(user: DemoUser) {
+        return userPassport(devOidc, await userAccessToken(devOidc, broker.url, user));
       },
       close: cleanup,
     };

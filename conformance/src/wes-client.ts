@@ -1,6 +1,9 @@
 /** What any WES client does, over real HTTP: submit multipart, read JSON, wait for a state. */
 import { openAsBlob } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import { call } from './http';
+
+export { call, type JsonResponse } from './http';
 
 const DEMO_DIR = resolve(import.meta.dirname, '../../demo/data');
 
@@ -24,26 +27,6 @@ export async function submitRun(wesUrl: string, token: string | null, o: SubmitO
   for (const [k, v] of Object.entries(o.fields ?? {})) form.set(k, v);
   for (const f of o.files ?? []) form.append('workflow_attachment', await openAsBlob(f), basename(f));
   return fetch(`${wesUrl}/runs`, { method: 'POST', headers: token ? { Authorization: `Bearer ${token}` } : {}, body: form });
-}
-
-export interface JsonResponse {
-  status: number;
-  headers: Headers;
-  body: unknown;
-}
-
-export async function call(url: string, token: string | null, init: RequestInit = {}): Promise<JsonResponse> {
-  const headers = new Headers(init.headers);
-  if (token) headers.set('Authorization', `Bearer ${token}`);
-  const res = await fetch(url, { ...init, headers });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text) as unknown;
-  } catch {
-    // not JSON: the contract assertions report it
-  }
-  return { status: res.status, headers: res.headers, body };
 }
 
 export const TERMINAL = new Set(['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED', 'PREEMPTED']);

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ContractRecorder } from './contract';
-import { toJsonSchema, wesSchemas } from './wes-schema';
+import { toJsonSchema } from './openapi-schema';
+import { wesSchemas } from './wes-schema';
 
 const schemas = wesSchemas();
 const json = (status: number, body: unknown, contentType = 'application/json') => ({
@@ -115,7 +116,7 @@ describe('invalid bodies fail, with the reason', () => {
 });
 
 describe('the contract check fails on what the schema alone cannot see', () => {
-  const rec = new ContractRecorder();
+  const rec = new ContractRecorder(schemas);
 
   it('an undeclared status, a wrong Content-Type, status_code ≠ HTTP status, an empty msg', () => {
     expect(() => rec.verify('/runs/{run_id}', 'GET', json(400, { msg: 'x', status_code: 400 }))).toThrow(/status 400 is not declared/);

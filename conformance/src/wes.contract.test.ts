@@ -17,7 +17,7 @@ let tb: ConformanceBroker;
 let wes: string;
 let token: string;
 let otherToken: string;
-const rec = new ContractRecorder();
+const rec = new ContractRecorder(wesSchemas());
 
 /** A run that reached COMPLETE on the fast backend, and its task ids. */
 let done: { runId: string; taskIds: string[] };

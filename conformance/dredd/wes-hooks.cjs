@@ -1,6 +1,7 @@
 /**
  * Dredd 14 hooks for api-spec/wes.yaml against a live broker (started by dredd/run.ts, which
- * passes everything through DREDD_WES_* environment variables).
+ * passes everything through DREDD_WES_* environment variables; the run is the private run of
+ * src/drs-fixture.ts, COMPLETE on the fast backend).
  *
  * CommonJS on purpose: Dredd loads Node.js hook files with `proxyquire` (a `require`), which
  * cannot load ES modules, and this package is `"type": "module"`, hence `.cjs`. A hook file that
