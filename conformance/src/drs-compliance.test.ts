@@ -174,26 +174,16 @@ describe('1.2 suite vs 1.5 server: the schemas as they are', () => {
     expect(blob).toBe("Additional properties are not allowed ('available' was unexpected)");
   });
 
-  it('as the Python suite runs it (?expand=True): the same, plus the bundle expanded by bearer token, which the broker refuses (400)', () => {
+  it('as the Python suite runs it (?expand=True): the same known 1.5 additions and nothing else', () => {
     const run = runs.faithful!;
     expect([...refused(run)].filter((k) => !KNOWN.has(k))).toEqual([]);
-    const other = failures(run).filter((d) => !onlyKnown(d));
-    // BROKER FINDING (see the it.fails below): `?expand=True` is answered 400, so the expand case
-    // validates an Error against drs_bundle.json.
-    expect(other.map((d) => ({ kind: d.kind, httpStatus: d.httpStatus, test: d.test }))).toEqual([
-      { kind: 'expand_bundle', httpStatus: 400, test: `Run test cases on the drs object info endpoint for drs id = ${f.privateRun.bundle}; auth_type = bearer` },
-    ]);
-    expect(other[0]!.errors.map((e) => e.message)).toContain("must have required property 'contents'");
-    const message = runs.faithful!.report.phases[1]!.tests.flatMap((t) => t.cases).find((c) => c.case_name === 'DRS Access expand bundle validation' && c.status === 'FAIL')!.message;
-    expect(message).toBe("'id' is a required property");
+    expect(failures(run).filter((d) => !onlyKnown(d))).toEqual([]);
   });
 
-  it.fails('BROKER FINDING: GET /objects/{bundle}?expand=True, the query Python requests writes for params={"expand": True}, is answered 200', async () => {
-    // The broker takes only `true`/`false` (broker/src/drs/caller.ts expandOf) and answers
-    // 400 "expand must be true or false, got \"True\"."; the official suite sends `True`.
-    // Remove `.fails` (and the expand_bundle exception above) once the broker accepts it.
+  it('GET /objects/{bundle}?expand=True, the query Python requests writes for params={"expand": True}, is answered with the expanded bundle', async () => {
     const res = await call(`${f.drs}/objects/${f.privateRun.bundle}?expand=True`, f.tokens.owner);
     expect(res.status).toBe(200);
+    expect((res.body as { contents?: { contents?: unknown[] }[] }).contents?.some((c) => Array.isArray(c.contents))).toBe(true);
   });
 });
 

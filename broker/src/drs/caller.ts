@@ -75,11 +75,14 @@ export function passportsOf(body: Record<string, unknown>): string[] {
   return raw as string[];
 }
 
-/** `expand` as a query flag (`?expand=true`) or a body field. */
+/**
+ * `expand` as a query flag or a body field. Case-insensitive: Python's requests writes
+ * `params={"expand": True}` as `expand=True`, and the official DRS compliance suite does just that.
+ */
 export function expandOf(value: unknown): boolean {
   if (value === undefined || value === null || value === '') return false;
-  if (value === true || value === 'true') return true;
-  if (value === false || value === 'false') return false;
+  if (value === true || (typeof value === 'string' && value.toLowerCase() === 'true')) return true;
+  if (value === false || (typeof value === 'string' && value.toLowerCase() === 'false')) return false;
   throw badRequest(`expand must be true or false, got ${printable(JSON.stringify(value))}.`);
 }
 

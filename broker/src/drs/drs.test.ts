@@ -226,6 +226,7 @@ describe('who may read', () => {
     const forged = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"x"}').toString('base64url')}.`;
     await expectError(await post(`/objects/${datasetObject()}`, { passports: [forged] }), 401, /passport was not accepted/);
     await expectError(await post(`/objects/${datasetObject()}`, { expand: 'maybe' }, bearer('alice')), 400, /expand/);
+    expect((await getObject(datasetObject(), 'alice', '?expand=True')).status).toBe(200);
   });
 
   it('a body that is not JSON, or too large, is refused before anything is read', async () => {
@@ -347,6 +348,9 @@ describe('OPTIONS, CORS and service-info', () => {
       bearer_auth_issuers: [tb.broker.devOidc!.issuer],
     });
     await expectError(await fetch(`${drs()}/objects/nope`, { method: 'OPTIONS' }), 404);
+    const del = await fetch(`${drs()}/objects/${id}`, { method: 'DELETE', headers: bearer('demo-cli') });
+    expect(del.headers.get('allow')).toBe('GET, POST, OPTIONS');
+    await expectError(del, 405, /not a DRS operation/);
     const preflight = await fetch(`${drs()}/objects/${id}`, {
       method: 'OPTIONS',
       headers: { Origin: 'https://tool.example.org', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type' },

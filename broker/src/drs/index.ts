@@ -8,6 +8,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import type { App, AppDeps, AppEnv } from '../http/context';
+import { ApiError } from '../http/errors';
 import { registerAccessBulk } from './access_bulk';
 import { registerAccessGet } from './access_get';
 import { registerObjectsBulk } from './objects_bulk';
@@ -36,6 +37,16 @@ export function gaCors(origins: '*' | string[]): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** The methods each DRS path serves; any other method there is a 405 naming them. */
+const PATHS: [string, string[]][] = [
+  ['/ga4gh/drs/v1/service-info', ['GET']],
+  ['/ga4gh/drs/v1/objects/access', ['POST']],
+  ['/ga4gh/drs/v1/objects', ['POST', 'OPTIONS']],
+  ['/ga4gh/drs/v1/objects/:object_id', ['GET', 'POST', 'OPTIONS']],
+  ['/ga4gh/drs/v1/objects/:object_id/access/:access_id', ['GET', 'POST']],
+];
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
 /** The nine DRS 1.5 operations. Bulk routes first: `/objects/access` is not an object id. */
 export function registerDrs(app: App, deps: AppDeps): void {
   registerDrsServiceInfo(app, deps);
@@ -44,4 +55,10 @@ export function registerDrs(app: App, deps: AppDeps): void {
   registerObjectsOptions(app, deps);
   registerObjectsGet(app, deps);
   registerAccessGet(app, deps);
+  for (const [path, allowed] of PATHS) {
+    const others = METHODS.filter((m) => !allowed.includes(m) && !(m === 'GET' && allowed.includes('HEAD')));
+    app.on(others, path, (c) => {
+      throw new ApiError(405, `${c.req.method} is not a DRS operation on this path; it takes ${allowed.join(', ')}.`, { Allow: allowed.join(', ') });
+    });
+  }
 }
