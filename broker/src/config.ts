@@ -9,18 +9,20 @@ import { z } from 'zod';
 import { httpUrl, unknownKeys } from './http/settings';
 import { passportTrustSchema, type PassportTrustInput } from './auth/passport/trust';
 
-const backendShape = {
+/** What every backend kind has: identity, where it is, its secret, limits and polling. */
+const commonBackendShape = {
   id: z
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'backend id must be lower-case letters, digits and dashes (e.g. "mis2")'),
-  kind: z.enum(['cloudgene']),
   name: z.string().min(1),
   url: httpUrl('backend url', 'https://imputationserver.sph.umich.edu'),
-  /** API token. Prefer `tokenFile` or `tokenEnv` so the secret is not in the config file. */
+  /**
+   * The backend's secret: a Cloudgene API token, a WES node's bearer token, DNAstack's OAuth2
+   * client secret. Prefer `tokenFile` or `tokenEnv` so the secret is not in the config file.
+   */
   token: z.string().min(1).optional(),
   tokenEnv: z.string().min(1).optional(),
   tokenFile: z.string().min(1).optional(),
-  appId: z.string().default('imputationserver2'),
   /** Jobs the broker lets run at once on this backend (Cloudgene default 2, TOPMed 3). */
   maxConcurrentJobs: z.number().int().min(1).max(100).default(2),
   /** First poll delay; polling backs off from here up to `maxPollIntervalMs`. */
@@ -33,15 +35,97 @@ const backendShape = {
   /**
    * Whose token submits runs: the broker's service account (the configured token), each user's
    * own token from the vault, or the user's with the service account as fallback. The service
-   * token is always needed for panel discovery and health checks.
+   * token is always needed for panel discovery and health checks. Only Cloudgene has per-user
+   * API tokens.
    */
   credentials: z.enum(['service', 'user', 'user_then_service']).default('service'),
 };
-const backendSchema = z.strictObject(backendShape, { error: unknownKeys(Object.keys(backendShape)) });
+
+/** A reference panel a WES node or a Workbench workflow offers (neither can say so itself). */
+const panelShape = {
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/, 'a panel id is letters, digits, ".", "_", "-" and "@"'),
+  label: z.string().min(1).optional(),
+  build: z.enum(['hg19', 'hg38'], { error: 'build must be hg19 or hg38' }),
+  populations: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'a population id is letters, digits, "_" and "-"')).min(1),
+};
+const panelSchema = z.strictObject(panelShape, { error: unknownKeys(Object.keys(panelShape)) });
+const catalogShape = {
+  builds: z.array(z.string()).optional(),
+  phasing: z.array(z.string()).optional(),
+  r2Filter: z.array(z.string()).optional(),
+  modes: z.array(z.string()).optional(),
+};
+const catalogSchema = z.strictObject(catalogShape, { error: unknownKeys(Object.keys(catalogShape)) });
+/** A JSON template of the node's `workflow_params`, `${refpanel}`-style placeholders (adapters/src/wes/params.ts). */
+const paramTemplateSchema = z.record(z.string(), z.unknown());
+
+const cloudgeneShape = {
+  ...commonBackendShape,
+  kind: z.literal('cloudgene'),
+  appId: z.string().default('imputationserver2'),
+};
+const wesShape = {
+  ...commonBackendShape,
+  kind: z.literal('wes'),
+  /** `weskit` (eLwazi/ILIFU nodes), `standard` (WES 1.1, the GA4GH starter kit), `broker` (another copy of this broker). */
+  flavor: z.enum(['weskit', 'standard', 'broker']).default('standard'),
+  workflowUrl: z.string().min(1).optional(),
+  workflowType: z.string().min(1).optional(),
+  workflowTypeVersion: z.string().min(1).optional(),
+  workflowEngine: z.string().min(1).optional(),
+  workflowEngineVersion: z.string().min(1).optional(),
+  workflowEngineParameters: z.record(z.string(), z.string()).optional(),
+  /** Extra tags per run; `${runId}` is replaced (WESkit's `run_dir`). */
+  tags: z.record(z.string(), z.string()).optional(),
+  /** How inputs reach the node: uploaded, fetched by a signed https link, or by `drs://` URI. */
+  inputMode: z.enum(['attachment', 'https', 'drs']).default('attachment'),
+  paramTemplate: paramTemplateSchema.optional(),
+  panels: z.array(panelSchema).optional(),
+  catalog: catalogSchema.optional(),
+};
+const dnastackShape = {
+  ...commonBackendShape,
+  kind: z.literal('dnastack'),
+  /** `url` is the Workbench host whose service registry is read; these override what it says. */
+  ewesUrl: httpUrl('ewesUrl', 'https://workbench.example.org/services/ewes-service/').optional(),
+  userServiceUrl: httpUrl('userServiceUrl', 'https://workbench.example.org/services/user-service/').optional(),
+  workflowServiceUrl: httpUrl('workflowServiceUrl', 'https://workbench.example.org/services/workflow-service/').optional(),
+  tokenUrl: httpUrl('tokenUrl', 'https://wallet.example.org/oauth/token').optional(),
+  /** OAuth2 client credentials: the id here, the secret in token / tokenEnv / tokenFile. */
+  clientId: z.string().min(1),
+  resource: z.string().min(1).optional(),
+  scope: z.string().min(1).optional(),
+  namespace: z.string().min(1).optional(),
+  /** The registered WDL workflow: `workflow_url = <workflowId>/<workflowVersionId>`. */
+  workflowId: z.string().min(1),
+  workflowVersionId: z.string().min(1),
+  workflowTypeVersion: z.string().min(1).optional(),
+  engineId: z.string().min(1).optional(),
+  tags: z.record(z.string(), z.string()).optional(),
+  paramTemplate: paramTemplateSchema.optional(),
+  panels: z.array(panelSchema).min(1, 'a DNAstack backend needs its panels: eWES cannot say which panels a workflow offers'),
+  catalog: catalogSchema.optional(),
+};
+const backendSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject(cloudgeneShape, { error: unknownKeys(Object.keys(cloudgeneShape)) }),
+    z.strictObject(wesShape, { error: unknownKeys(Object.keys(wesShape)) }),
+    z.strictObject(dnastackShape, { error: unknownKeys(Object.keys(dnastackShape)) }),
+  ],
+  { error: 'kind must be one of "cloudgene" (MIS 2, TOPMed, AfriGen-D), "wes" (a GA4GH WES node) or "dnastack" (DNAstack Workbench)' },
+);
 
 export type CredentialsMode = 'service' | 'user' | 'user_then_service';
+type Parsed<T extends z.ZodRawShape> = z.infer<z.ZodObject<T>>;
 /** `credentials` may be left out where configs are built in code; it then means 'service'. */
-export type BackendConfig = Omit<z.infer<typeof backendSchema>, 'credentials'> & { credentials?: CredentialsMode };
+type Loose<T> = Omit<T, 'credentials'> & { credentials?: CredentialsMode };
+export type CloudgeneBackendConfig = Loose<Parsed<typeof cloudgeneShape>>;
+export type WesBackendConfig = Loose<Parsed<typeof wesShape>>;
+export type DnastackBackendConfig = Loose<Parsed<typeof dnastackShape>>;
+export type BackendConfig = CloudgeneBackendConfig | WesBackendConfig | DnastackBackendConfig;
+export type BackendKind = BackendConfig['kind'];
+export type PanelConfig = z.infer<typeof panelSchema>;
 
 const passportSourceShape = {
   /** RFC 8693 token exchange at the issuer for a Passport (AAI 1.2); preferred over userinfo. */
@@ -276,8 +360,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (ids.has(b.id)) problems.push(`backends: the id "${b.id}" is used twice`);
     ids.add(b.id);
     const sources = [b.token, b.tokenEnv, b.tokenFile].filter(Boolean).length;
-    if (!b.demo && sources !== 1) {
-      problems.push(`backends.${b.id}: give exactly one of token, tokenEnv or tokenFile (the service's API token)`);
+    // A WES node may be open (WESkit without OIDC); Cloudgene and DNAstack always need a secret.
+    const secretOptional = b.kind === 'wes';
+    if (!b.demo && (sources > 1 || (sources === 0 && !secretOptional))) {
+      const what = b.kind === 'dnastack' ? "the OAuth2 client secret" : b.kind === 'wes' ? "the node's bearer token, if it needs one" : "the service's API token";
+      problems.push(`backends.${b.id}: give ${secretOptional ? 'at most' : 'exactly'} one of token, tokenEnv or tokenFile (${what})`);
+    }
+    if (b.kind !== 'cloudgene' && b.credentials !== 'service') {
+      problems.push(`backends.${b.id}: credentials "${b.credentials}" needs per-user API tokens, which only Cloudgene backends have; use "service"`);
     }
     if (b.tokenEnv && !env[b.tokenEnv]) problems.push(`backends.${b.id}: environment variable ${b.tokenEnv} is not set`);
     if (b.tokenFile) {

@@ -56,7 +56,7 @@ if (!stopping) {
     Dev OIDC        ${broker.url}/oidc  (clients demo-cli/demo-cli-secret, demo-cli-2/demo-cli-2-secret)
     Sign in         ${broker.url}/auth/login  (users alice/alice, admin/admin, bob/bob)
     Backends        ${broker.deps.registry.list().map((b) => `${b.config.id} -> ${b.config.url}`).join('\n                    ')}
-                    (local SIMULATORS of Cloudgene 3 servers, not the real services)
+                    (local SIMULATORS of two Cloudgene 3 servers, a WESkit node and DNAstack Workbench, not the real services)
 `);
   }
 }

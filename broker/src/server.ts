@@ -6,11 +6,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { createCloudgeneAdapter } from '@ibroker/adapters/cloudgene/index';
 import { bearerAuth, createTokenVerifier } from './auth/bearer';
 import { BackendRegistry, type Backend } from './backends/registry';
 import { FsBlobStore } from './blobs/store';
-import { backendToken, type BackendConfig, type Config } from './config';
+import type { Config } from './config';
+import { buildBackends } from './backends/build';
 import { loadOrCreateKeyRing } from './crypto/box';
 import { createAuditLog } from './audit/log';
 import { createVault } from './vault/vault';
@@ -58,18 +58,6 @@ export interface BrokerHandle {
   devOidc: DevOidc | null;
   demo: DemoFederation | null;
   close(): Promise<void>;
-}
-
-export function buildBackends(configs: BackendConfig[]): Backend[] {
-  return configs.map((config) => {
-    const token = backendToken(config);
-    if (!token) throw new Error(`backend ${config.id}: no API token configured`);
-    return {
-      config,
-      adapter: createCloudgeneAdapter({ baseUrl: config.url, token, appId: config.appId }),
-      withToken: (userToken: string) => createCloudgeneAdapter({ baseUrl: config.url, token: userToken, appId: config.appId }),
-    };
-  });
 }
 
 export async function startBroker(options: StartOptions): Promise<BrokerHandle> {
@@ -256,6 +244,8 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
         audit,
         sweepGraceMs: options.sweepGraceMs,
         maxMemberBytes: config.maxUploadBytes,
+        links: deps.links,
+        urls,
       });
       worker.start(options.workerConcurrency ?? 4, options.sweepEveryMs);
       closers.push(async () => worker!.stop());

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createCloudgeneAdapter } from '@ibroker/adapters/cloudgene/index';
 import { listen, type RunningServer } from '../auth/test-support';
 import { BackendRegistry } from '../backends/registry';
-import type { BackendConfig } from '../config';
+import type { CloudgeneBackendConfig } from '../config';
 import { createSecretBox } from '../crypto/box';
 import { openDatabase } from '../db/data-source';
 import type { ScratchDatabase } from '../db/embedded';
@@ -48,7 +48,7 @@ const fakeAuthenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-function backendConfig(id: string): BackendConfig {
+function backendConfig(id: string): CloudgeneBackendConfig {
   return {
     id,
     kind: 'cloudgene',

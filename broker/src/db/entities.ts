@@ -4,7 +4,7 @@
  */
 import { EntitySchema, type ValueTransformer } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
-import type { ImputationParams, RemoteTask, WesState } from '@ibroker/adapters/types';
+import type { ImputationParams, OutputReference, RemoteTask, WesState } from '@ibroker/adapters/types';
 
 /** PostgreSQL bigint arrives as a string; sizes and sequence numbers stay below 2^53. */
 const bigintNumber: ValueTransformer = {
@@ -88,8 +88,13 @@ export interface StoredObject {
   size: number;
   sha256: string;
   md5: string;
-  /** Null exactly for bundles. */
+  /** The bytes in the blob store; null for bundles and for results registered by reference. */
   blobKey: string | null;
+  /** A result the backend keeps in storage the broker cannot read: its URL and the kind of storage. */
+  referenceUrl: string | null;
+  referenceType: OutputReference['type'] | null;
+  /** For a reference: the checksums the backend states (`sha256`/`md5` are '' unless among them). */
+  statedChecksums: { type: string; checksum: string }[];
   mimeType: string;
   /** For outputs: the backend's handle, so a file already fetched is never downloaded twice. */
   remoteRef: string | null;
@@ -170,6 +175,9 @@ export const ObjectEntity = new EntitySchema<StoredObject>({
     sha256: { type: 'text' },
     md5: { type: 'text' },
     blobKey: { type: 'text', name: 'blob_key', nullable: true },
+    referenceUrl: { type: 'text', name: 'reference_url', nullable: true },
+    referenceType: { type: 'text', name: 'reference_type', nullable: true },
+    statedChecksums: { type: 'jsonb', name: 'stated_checksums' },
     mimeType: { type: 'text', name: 'mime_type' },
     remoteRef: { type: 'text', name: 'remote_ref', nullable: true },
     parentId: { type: 'uuid', name: 'parent_id', nullable: true },

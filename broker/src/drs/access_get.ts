@@ -10,15 +10,20 @@ import type { StoredObject } from '../db/entities';
 import type { App, AppDeps, AppEnv } from '../http/context';
 import { notFound } from '../http/errors';
 import { drsCaller, passportsOf, readableObject, readJsonBody, type DrsCaller } from './caller';
-import { SIGNED_ACCESS_ID } from './views';
+import { portableName, SIGNED_ACCESS_ID } from './views';
 
 /** A signed link for `object`, recorded in the audit trail (the link itself is not). */
 export async function issueLink(deps: AppDeps, c: Context<AppEnv>, caller: DrsCaller, object: StoredObject, accessId: string): Promise<AccessURL> {
-  if (accessId !== SIGNED_ACCESS_ID || object.role === 'bundle') {
-    const what = object.role === 'bundle' ? 'is a bundle: fetch the objects it lists' : `has no access method '${accessId.replace(/[^\x20-\x7e]/g, '?').slice(0, 40)}'; ask for '${SIGNED_ACCESS_ID}'`;
+  if (accessId !== SIGNED_ACCESS_ID || object.blobKey === null) {
+    const what =
+      object.role === 'bundle'
+        ? 'is a bundle: fetch the objects it lists'
+        : object.referenceUrl !== null
+          ? `is kept by its backend at ${object.referenceUrl}; its access_url says where`
+          : `has no access method '${accessId.replace(/[^\x20-\x7e]/g, '?').slice(0, 40)}'; ask for '${SIGNED_ACCESS_ID}'`;
     throw notFound(`Object '${object.id}' ${what}.`);
   }
-  const link = deps.links.sign(object.id, ownerKey(caller.principal));
+  const link = deps.links.sign(object.id, ownerKey(caller.principal), undefined, portableName(object.name));
   await deps.audit?.record({
     action: 'object.link_issued',
     outcome: 'ok',

@@ -23,6 +23,8 @@ export interface PlannedBundle {
   id: string;
   /** Portable name, unique within its parent bundle. */
   name: string;
+  /** Where it sits in the run's results (`statistics`, `results/chr_20`; the run's own is `run-<id>`): stored as the object's name. */
+  path: string;
   description: string;
   parentId: string | null;
   size: number;
@@ -68,13 +70,14 @@ interface Node {
  * @param members files opened out of result zips (`fromZip` set)
  */
 export function planRunBundles(runId: string, outputs: readonly BundleMember[], members: readonly BundleMember[]): BundlePlan {
-  const node = (name: string, description: string, parentId: string | null): Node => ({
-    bundle: { id: randomUUID(), name, description, parentId },
+  const node = (name: string, path: string, description: string, parentId: string | null): Node => ({
+    bundle: { id: randomUUID(), name, path, description, parentId },
     files: [],
     children: [],
     names: new Set(),
   });
-  const root = node('results', `Results of imputation run ${runId}`, null);
+  const root = node(`run-${runId}`, `run-${runId}`, `Results of imputation run ${runId}`, null);
+  const pathIn = (parent: Node, name: string) => (parent === root ? name : `${parent.bundle.path}/${name}`);
   const dirs = new Map<string, Node>();
   const dirNode = (path: string): Node => {
     if (path === '') return root;
@@ -82,7 +85,8 @@ export function planRunBundles(runId: string, outputs: readonly BundleMember[], 
     if (existing) return existing;
     const parentPath = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
     const parent = dirNode(parentPath);
-    const child = node(uniqueName(baseName(path), parent.names), `Directory ${path}/ of the results of run ${runId}`, parent.bundle.id);
+    const name = uniqueName(baseName(path), parent.names);
+    const child = node(name, pathIn(parent, name), `Directory ${path}/ of the results of run ${runId}`, parent.bundle.id);
     parent.children.push(child);
     dirs.set(path, child);
     return child;
@@ -103,11 +107,8 @@ export function planRunBundles(runId: string, outputs: readonly BundleMember[], 
     const dir = zip.name.includes('/') ? zip.name.slice(0, zip.name.lastIndexOf('/')) : '';
     const parent = dirNode(dir);
     const zipName = baseName(zip.name);
-    const child = node(
-      uniqueName(zipName.replace(/\.zip$/i, ''), parent.names),
-      `Files of ${zipName} (run ${runId}), opened with the run's result password`,
-      parent.bundle.id,
-    );
+    const name = uniqueName(zipName.replace(/\.zip$/i, ''), parent.names);
+    const child = node(name, pathIn(parent, name), `Files of ${zipName} (run ${runId}), opened with the run's result password`, parent.bundle.id);
     for (const f of files) child.files.push({ ...f, name: uniqueName(baseName(f.name), child.names) });
     parent.children.push(child);
   }

@@ -15,6 +15,7 @@ import { decide, type Decision } from '../auth/policy/index';
 import type { StoredObject } from '../db/entities';
 import type { AppDeps, AppEnv } from '../http/context';
 import { ApiError, badRequest, notFound } from '../http/errors';
+import { servable } from './reference';
 
 export interface DrsCaller {
   principal: { issuer: string; subject: string };
@@ -126,7 +127,13 @@ export function readVerdict(deps: AppDeps, caller: DrsCaller, id: string, object
     'objects:read',
     { kind: 'object', ownerIssuer: object.ownerIssuer, ownerSubject: object.ownerSubject, datasets: object.datasets },
   );
-  if (decision.allow) return { allow: true, decision };
+  if (decision.allow) {
+    if (servable(object)) return { allow: true, decision };
+    const error = notFound(
+      `Object '${printable(id)}' is a result its backend keeps at ${object.referenceUrl} without stating a checksum; DRS requires one, so it is not served as a DRS object (the run's outputs list its URL).`,
+    );
+    return { allow: false, error, decision: null };
+  }
   const announced = object.datasets.some((d) => deps.access.policy.datasets.has(d));
   if (!announced) return { allow: false, error: hiddenObject(id), decision };
   return { allow: false, error: new ApiError(403, `${decision.reason}${refusalSummary(caller.refused)}`), decision };

@@ -23,7 +23,11 @@ export type LinkCheck =
 
 export interface LinkSigner {
   readonly ttlSec: number;
-  sign(objectId: string, callerKey: string): SignedLink;
+  /**
+   * `ttlSec` overrides the configured lifetime (links handed to a backend must outlive its queue);
+   * `fileName` ends the link's path (not signed: it only names the download).
+   */
+  sign(objectId: string, callerKey: string, ttlSec?: number, fileName?: string): SignedLink;
   /** Checks the query of a signed link for `objectId`. */
   check(objectId: string, query: { expires?: string; caller?: string; signature?: string }): LinkCheck;
 }
@@ -37,12 +41,12 @@ export function createLinkSigner(box: SecretBox, urls: Urls, ttlSec: number, now
   const data = (objectId: string, expires: number, caller: string) => `${objectId.toLowerCase()}|${expires}|${caller}`;
   return {
     ttlSec,
-    sign(objectId, callerKey) {
-      const expiresAt = Math.floor(now() / 1000) + ttlSec;
+    sign(objectId, callerKey, lifetimeSec = ttlSec, fileName) {
+      const expiresAt = Math.floor(now() / 1000) + lifetimeSec;
       const caller = callerTag(callerKey);
       const signature = box.mac(PURPOSE, data(objectId, expiresAt, caller));
       const query = new URLSearchParams({ expires: String(expiresAt), caller, signature });
-      return { url: `${contentUrl(urls, objectId)}?${query}`, expiresAt };
+      return { url: `${contentUrl(urls, objectId, fileName)}?${query}`, expiresAt };
     },
     check(objectId, q) {
       if (!q.expires || !q.caller || !q.signature) {

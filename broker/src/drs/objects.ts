@@ -8,6 +8,7 @@ import type { DataSource, EntityManager, Repository } from 'typeorm';
 import { In } from 'typeorm';
 import type { FsBlobStore, StoredBlob } from '../blobs/store';
 import { extractZipMembers, ZipUnreadableError } from '../blobs/unzip';
+import type { OutputReference } from '@ibroker/adapters/types';
 import { ObjectEntity, type Run, type StoredObject } from '../db/entities';
 import { returned } from '../db/returning';
 import { mimeTypeOf } from './mime';
@@ -26,6 +27,12 @@ export function datasetsOf(tags: Record<string, string>): string[] {
 }
 
 /** An input about to be stored with a new run: bytes already in the blob store. */
+/** What every object that has bytes (or is a bundle) says about references: nothing. */
+const NO_REFERENCE = { referenceUrl: null, referenceType: null, statedChecksums: [] } as const satisfies Pick<
+  StoredObject,
+  'referenceUrl' | 'referenceType' | 'statedChecksums'
+>;
+
 export interface NewInput {
   name: string;
   blob: StoredBlob;
@@ -116,6 +123,7 @@ export class ObjectService {
         remoteRef: null,
         parentId: null,
         sourceId: null,
+        ...NO_REFERENCE,
         ownerIssuer: run.ownerIssuer,
         ownerSubject: run.ownerSubject,
         datasets: datasetsOf(run.tags),
@@ -140,6 +148,7 @@ export class ObjectService {
       remoteRef,
       parentId: null,
       sourceId: null,
+      ...NO_REFERENCE,
       ownerIssuer: run.ownerIssuer,
       ownerSubject: run.ownerSubject,
       datasets: datasetsOf(run.tags),
@@ -155,6 +164,38 @@ export class ObjectService {
   }
 
   /**
+   * A result the backend keeps where the broker cannot read it: recorded with its URL and the
+   * checksums the backend states (a DRS object only if it states one: DRS requires a checksum).
+   */
+  async recordReference(run: Run, name: string, reference: OutputReference, size: number | null, remoteRef: string): Promise<StoredObject> {
+    const stated = (reference.checksums ?? []).map((c) => ({ type: c.type.toLowerCase().replace(/^sha256$/, 'sha-256'), checksum: c.checksum.toLowerCase() }));
+    const row: StoredObject = {
+      id: randomUUID(),
+      runId: run.id,
+      role: 'output',
+      name,
+      description: `Result ${name} of imputation run ${run.id}, kept by ${run.backendId ?? 'the backend'} at ${reference.url}`,
+      size: size ?? 0,
+      sha256: stated.find((c) => c.type === 'sha-256')?.checksum ?? '',
+      md5: stated.find((c) => c.type === 'md5')?.checksum ?? '',
+      blobKey: null,
+      referenceUrl: reference.url,
+      referenceType: reference.type,
+      statedChecksums: stated,
+      mimeType: mimeTypeOf(name),
+      remoteRef,
+      parentId: null,
+      sourceId: null,
+      ownerIssuer: run.ownerIssuer,
+      ownerSubject: run.ownerSubject,
+      datasets: datasetsOf(run.tags),
+      createdAt: new Date(),
+    };
+    await this.objects.insert(row);
+    return row;
+  }
+
+  /**
    * Once every output is home: opens the result zips with the run's password, then writes the
    * members, the bundles and the outputs' places in them in one transaction. Idempotent: a run
    * whose bundle exists is left as it is (a retry after a crash between this and the run's update).
@@ -162,7 +203,8 @@ export class ObjectService {
   async completeResults(run: Run, password: string, limits: { maxMemberBytes: number }): Promise<ResultsOutcome> {
     const existing = await this.runBundle(run.id);
     if (existing) return { bundleId: existing.id, members: 0, unreadable: [] };
-    const outputs = await this.ofRun(run.id, ['output']);
+    // Results registered by reference stay out of the bundle: its checksums cover bytes served here.
+    const outputs = (await this.ofRun(run.id, ['output'])).filter((o) => o.blobKey !== null);
     const members: (BundleMember & { blob: StoredBlob; fromZip: string })[] = [];
     const unreadable: ResultsOutcome['unreadable'] = [];
     try {
@@ -179,6 +221,7 @@ export class ObjectService {
       }
       const plan = planRunBundles(run.id, outputs, members);
       const base = {
+        ...NO_REFERENCE,
         runId: run.id,
         ownerIssuer: run.ownerIssuer,
         ownerSubject: run.ownerSubject,
@@ -193,7 +236,7 @@ export class ObjectService {
             ...base,
             id: b.id,
             role: 'bundle' as const,
-            name: b.name,
+            name: b.path,
             description: b.description,
             size: b.size,
             sha256: b.sha256,

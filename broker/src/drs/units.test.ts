@@ -35,8 +35,10 @@ describe('planRunBundles', () => {
   const byName = new Map(plan.bundles.map((b) => [b.name, b]));
 
   it('one bundle for the run, one per directory, one per zip, parents before children', () => {
-    expect(plan.bundles.map((b) => b.name)).toEqual(['results', expect.any(String), expect.any(String), expect.any(String)]);
-    expect(new Set(plan.bundles.map((b) => b.name))).toEqual(new Set(['results', 'statistics', 'deep', 'chr_20']));
+    expect(plan.bundles.map((b) => b.name)).toEqual(['run-run-1', expect.any(String), expect.any(String), expect.any(String)]);
+    expect(new Set(plan.bundles.map((b) => b.name))).toEqual(new Set(['run-run-1', 'statistics', 'deep', 'chr_20']));
+    // Stored names are paths, so two bundles of one run never share one.
+    expect(new Set(plan.bundles.map((b) => b.path))).toEqual(new Set(['run-run-1', 'statistics', 'statistics/deep', 'chr_20']));
     const index = new Map(plan.bundles.map((b, i) => [b.id, i]));
     for (const b of plan.bundles) if (b.parentId) expect(index.get(b.parentId)!).toBeLessThan(index.get(b.id)!);
   });
@@ -57,9 +59,14 @@ describe('planRunBundles', () => {
     expect(stats.sha256).toBe(bundleChecksum('sha256', [file('statistics/snps-excluded.txt').sha256, byName.get('deep')!.sha256]));
   });
 
+  it('a directory named like the run bundle, and members of two zips with the same name, still plan', () => {
+    const plan2 = planRunBundles('r', [file('results/a.zip'), file('results/b.zip')], [file('x.gz', 1, { fromZip: 'results/a.zip-id' }), file('x.gz', 2, { fromZip: 'results/b.zip-id', id: 'x2' })]);
+    expect(plan2.bundles.map((b) => b.path).sort()).toEqual(['results', 'results/a', 'results/b', 'run-r']);
+  });
+
   it('never gives two entries of one bundle the same name', () => {
     const clash = planRunBundles('r', [file('chr_20.zip'), file('chr_20')], [file('a.gz', 1, { fromZip: 'chr_20.zip-id' })]);
-    expect(clash.bundles.map((b) => b.name).sort()).toEqual(['chr_20-2', 'results']);
+    expect(clash.bundles.map((b) => b.name).sort()).toEqual(['chr_20-2', 'run-r']);
   });
 });
 
@@ -75,6 +82,8 @@ describe('signed links', () => {
     expect(link.expiresAt).toBe(1_800_000_000 + 900);
     expect(link.url.startsWith(`https://broker.example.org/api/v1/objects/${objectId}/content?`)).toBe(true);
     expect(signer.check(objectId, query(link.url))).toEqual({ ok: true, caller: callerTag('alice,https%3A%2F%2Fidp') });
+    const named = signer.sign(objectId, 'alice', 60, 'chr20.dose.vcf.gz');
+    expect(named.url).toMatch(new RegExp(`/content/chr20\\.dose\\.vcf\\.gz\\?expires=${1_800_000_000 + 60}&`));
     clock += 900_000;
     expect(signer.check(objectId, query(link.url))).toMatchObject({ ok: false, reason: 'expired' });
     clock -= 900_000;

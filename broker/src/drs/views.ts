@@ -9,6 +9,7 @@ import type { AccessMethod, Authorizations, ContentsObject, DrsObject } from '@i
 import type { StoredObject } from '../db/entities';
 import { contentUrl, drsUri, type Urls } from '../wes/views';
 import { baseName } from './bundles';
+import { referenceAccessType } from './reference';
 
 /** The `access_id` of the signed-link access method. */
 export const SIGNED_ACCESS_ID = 'signed';
@@ -21,6 +22,7 @@ export function portableName(name: string): string {
 const rfc3339 = (d: Date) => d.toISOString();
 
 function checksums(o: StoredObject): DrsObject['checksums'] {
+  if (o.referenceUrl !== null) return o.statedChecksums;
   return [
     { type: 'sha-256', checksum: o.sha256 },
     { type: 'md5', checksum: o.md5 },
@@ -45,6 +47,11 @@ export function authorizationsFor(objectId: string | undefined, info: Authorizat
 }
 
 function accessMethods(u: Urls, o: StoredObject, info: AuthorizationInfo): AccessMethod[] {
+  const referenced = referenceAccessType(o);
+  if (o.referenceUrl !== null && referenced !== null) {
+    // Where the backend keeps it; readable with credentials for that storage, not through the broker.
+    return [{ type: referenced, access_url: { url: o.referenceUrl } }];
+  }
   return [
     { type: 'https', access_url: { url: contentUrl(u, o.id) }, available: true },
     { type: 'https', access_id: SIGNED_ACCESS_ID, available: true, authorizations: authorizationsFor(o.id, info) },
@@ -72,7 +79,7 @@ export function drsObjectView(
     created_time: rfc3339(o.createdAt),
     updated_time: rfc3339(o.createdAt),
     // One id always names the same bytes (DRS): the content hash is the version.
-    version: o.sha256.slice(0, 16),
+    ...(o.sha256 ? { version: o.sha256.slice(0, 16) } : {}),
     mime_type: o.mimeType,
     checksums: checksums(o),
     ...(o.description ? { description: o.description } : {}),

@@ -24,6 +24,8 @@ import type { FsBlobStore } from '../blobs/store';
 import type { SecretBox } from '../crypto/box';
 import { RunEntity, runPatch, type Run, type StoredTask } from '../db/entities';
 import type { ObjectService } from '../drs/objects';
+import type { LinkSigner } from '../drs/links';
+import { drsUri, type Urls } from '../wes/views';
 import { returned } from '../db/returning';
 import type { Logger } from '../logging';
 import type { Metrics } from '../metrics';
@@ -43,6 +45,10 @@ export interface WorkerOptions {
   blobs: FsBlobStore;
   /** Where inputs are read from and results are recorded as DRS objects. */
   objects: ObjectService;
+  /** Signed links to inputs, for backends that fetch them themselves (WES https mode, DNAstack). */
+  links?: LinkSigner;
+  /** Where inputs live as `drs://` URIs (WES drs mode). */
+  urls?: Urls;
   box: SecretBox;
   log: Logger;
   metrics?: Metrics;
@@ -310,7 +316,16 @@ export class RunWorker {
     }
 
     const inputs = await this.o.objects.ofRun(run.id, ['input']);
-    const files = inputs.map((f) => ({ name: f.name, path: this.o.blobs.path(f.blobKey!), size: f.size }));
+    // A backend that fetches its inputs may do so long after the submission (when its queue
+    // reaches the job): its links last as long as it keeps results.
+    const linkTtlSec = backend.config.retentionDays * 86_400;
+    const files = inputs.map((f) => ({
+      name: f.name,
+      path: this.o.blobs.path(f.blobKey!),
+      size: f.size,
+      ...(this.o.links ? { url: this.o.links.sign(f.id, `backend:${backend.config.id}`, linkTtlSec, f.name).url } : {}),
+      ...(this.o.urls ? { drsUri: drsUri(this.o.urls, f.id) } : {}),
+    }));
     try {
       const remoteId = await this.call(backend, 'submit', () =>
         adapter.submit({ runId: run.id, params: run.params, files, password: this.o.box.open(run.passwordEnc) }),
@@ -418,6 +433,11 @@ export class RunWorker {
     const have = new Set((await this.o.objects.ofRun(run.id, ['output'])).map((f) => f.name));
     for (const out of outputs) {
       if (have.has(out.name)) continue;
+      if (out.reference) {
+        // Storage the broker cannot read (a bucket of the backend's): registered, not fetched.
+        await this.o.objects.recordReference(run, out.name, out.reference, out.size, out.ref);
+        continue;
+      }
       try {
         const body = await this.call(backend, 'download', () => backend.adapter.download(out));
         const blob = await this.o.blobs.write(body);

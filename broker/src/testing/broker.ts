@@ -5,10 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCloudgeneAdapter } from '@ibroker/adapters/cloudgene/index';
 import { createCloudgeneSimulator } from '@ibroker/adapters/cloudgene/simulator/index';
 import type { DestinationStream } from 'pino';
 import type { Backend } from '../backends/registry';
+import { buildBackends } from '../backends/build';
 import { loadConfig, type BackendConfig } from '../config';
 import { createLogger } from '../logging';
 import { startBroker, type BrokerHandle } from '../server';
@@ -49,6 +49,8 @@ export interface TestBrokerOptions {
   sweepEveryMs?: number;
   /** Where the broker's JSON log lines go (tests reading the logs); stdout by default. */
   logDestination?: DestinationStream;
+  /** More backends (WES nodes, DNAstack) whose simulators the test started itself. */
+  backends?: BackendConfig[];
 }
 
 export async function startTestBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
@@ -98,12 +100,8 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
   };
   let config = loadConfig(baseEnv);
   let extraEnv: Record<string, string> = {};
-  const backends = (): Backend[] =>
-    configs.map((c) => ({
-      config: c,
-      adapter: createCloudgeneAdapter({ baseUrl: c.url, token: c.token!, timeoutMs: 5_000 }),
-      withToken: (token: string) => createCloudgeneAdapter({ baseUrl: c.url, token, timeoutMs: 5_000 }),
-    }));
+  configs.push(...(options.backends ?? []));
+  const backends = (): Backend[] => buildBackends(configs, { timeoutMs: 5_000 });
   const queueName = `runs-${db.url.split('/').pop()}`;
   const start = () =>
     startBroker({

@@ -4,6 +4,7 @@
  */
 import type { Log, RunLog, RunRequest, RunStatus, RunSummary, TaskLog } from '@ibroker/api-spec/index';
 import type { Run, StoredObject, StoredTask } from '../db/entities';
+import { servable } from '../drs/reference';
 
 export function wesTime(d: Date | string | null | undefined): string | undefined {
   if (!d) return undefined;
@@ -20,8 +21,13 @@ export interface Urls {
 
 export const wesBase = (u: Urls) => `${u.base}/ga4gh/wes/v1`;
 export const outputUrl = (u: Urls, runId: string, fileId: string) => `${u.base}/api/v1/runs/${runId}/outputs/${fileId}`;
-/** Where an object's bytes stream from (bearer token, or a signed link's query). */
-export const contentUrl = (u: Urls, objectId: string) => `${u.base}/api/v1/objects/${objectId}/content`;
+/**
+ * Where an object's bytes stream from (bearer token, or a signed link's query). With its file
+ * name as the last path segment when given: tools that name a download after its URL (workflow
+ * engines, `wget`) then get `chr20.vcf.gz`, not `content`.
+ */
+export const contentUrl = (u: Urls, objectId: string, fileName?: string) =>
+  `${u.base}/api/v1/objects/${objectId}/content${fileName ? `/${encodeURIComponent(fileName)}` : ''}`;
 /** DRS hostname-based URI of one of the broker's objects. */
 export const drsUri = (u: Urls, objectId: string) => `drs://${u.drsHost}/${objectId}`;
 
@@ -80,6 +86,16 @@ export function outputsOf(u: Urls, run: Run, objects: StoredObject[]): Record<st
   return {
     ...(bundle ? { drs_uri: drsUri(u, bundle.id) } : {}),
     files: outputs.map((f) => {
+      if (f.referenceUrl !== null) {
+        // Kept by the backend: where it is, and a DRS id only when a checksum makes it one.
+        return {
+          name: f.name,
+          reference: { url: f.referenceUrl, type: f.referenceType },
+          ...(f.size ? { size: f.size } : {}),
+          ...(f.statedChecksums.length ? { checksums: f.statedChecksums } : {}),
+          ...(servable(f) ? { drs_uri: drsUri(u, f.id) } : {}),
+        };
+      }
       const opened = members.filter((m) => m.sourceId === f.id);
       return {
         ...file(f, outputUrl(u, run.id, f.id)),
