@@ -213,7 +213,7 @@ describe('CONFIG_FILE', () => {
   it('refuses a misspelt backend key instead of dropping it', () => {
     const path = file(backendYaml('    token: t\n    maxConcurrentJob: 5\n'));
     const [p] = problems({ CONFIG_FILE: path, ...ISSUER });
-    expect(p).toMatch(/backends\.0: unknown setting "maxConcurrentJob" \(valid: id, kind, name, url, token, tokenEnv, tokenFile, appId, maxConcurrentJobs,/);
+    expect(p).toMatch(/backends\.0: unknown setting "maxConcurrentJob" \(valid: id, name, url, token, tokenEnv, tokenFile, maxConcurrentJobs,.*, kind, appId\)/);
   });
 
   it.each(['MIS2', 'mis_2', '-mis2', ''])('refuses the backend id %j, saying what an id may be', (id) => {
@@ -224,7 +224,7 @@ describe('CONFIG_FILE', () => {
   });
 
   it('refuses an unknown backend kind, listing the known ones', () => {
-    const path = file(backendYaml('    token: t\n').replace('kind: cloudgene', 'kind: dnastack'));
+    const path = file(backendYaml('    token: t\n').replace('kind: cloudgene', 'kind: galaxy'));
     const [p] = problems({ CONFIG_FILE: path, ...ISSUER });
     expect(p).toContain('backends.0.kind');
     expect(p).toContain('"cloudgene"');
@@ -424,5 +424,53 @@ describe('DRS settings', () => {
     expect(problems({ CONFIG_FILE: badPrefix })[0]).toMatch(/a compact DRS prefix is letters/);
     const typo = file('drs:\n  identifiersOrg: https://x.example.org\n');
     expect(problems({ CONFIG_FILE: typo })[0]).toMatch(/unknown setting "identifiersOrg" \(valid: compactPrefixes, identifiersOrgUrl\)/);
+  });
+});
+
+describe('backend kinds beyond Cloudgene', () => {
+  it('a WES node: open or with a bearer token, its workflow and panels', () => {
+    const path = file(`backends:
+  - id: elwazi
+    kind: wes
+    name: eLwazi WES node
+    url: https://wes.example.org/ga4gh/wes/v1
+    flavor: weskit
+    workflowUrl: file:imputation/main.nf
+    workflowType: NFL
+    workflowTypeVersion: 22.10.0
+    tags: { run_dir: "file:runs/\${runId}" }
+    panels:
+      - { id: h3africa-v6hc-s, build: hg38, populations: [afr] }
+`);
+    const [b] = loadConfig({ CONFIG_FILE: path, ...ISSUER }).backends;
+    expect(b).toMatchObject({ kind: 'wes', flavor: 'weskit', inputMode: 'attachment', credentials: 'service', panels: [{ id: 'h3africa-v6hc-s', build: 'hg38', populations: ['afr'] }] });
+  });
+
+  it('DNAstack: the client secret is required, as are the workflow and its panels', () => {
+    const ok = file(`backends:
+  - id: workbench
+    kind: dnastack
+    name: DNAstack Workbench
+    url: https://workbench.omics.ai
+    clientId: broker
+    tokenEnv: DNASTACK_SECRET
+    workflowId: imputation
+    workflowVersionId: v1
+    panels: [{ id: 1000g-phase-3-v5, build: hg19, populations: [eur] }]
+`);
+    expect(loadConfig({ CONFIG_FILE: ok, DNASTACK_SECRET: 's', ...ISSUER }).backends[0]).toMatchObject({ kind: 'dnastack', clientId: 'broker', workflowId: 'imputation' });
+    const noSecret = file('backends:\n  - { id: w, kind: dnastack, name: W, url: "https://w.example.org", clientId: c, workflowId: a, workflowVersionId: b, panels: [{ id: p, build: hg19, populations: [eur] }] }\n');
+    expect(problems({ CONFIG_FILE: noSecret, ...ISSUER })).toEqual(['backends.w: give exactly one of token, tokenEnv or tokenFile (the OAuth2 client secret)']);
+    const noPanels = file('backends:\n  - { id: w, kind: dnastack, name: W, url: "https://w.example.org", token: t, clientId: c, workflowId: a, workflowVersionId: b, panels: [] }\n');
+    expect(problems({ CONFIG_FILE: noPanels, ...ISSUER })[0]).toMatch(/eWES cannot say which panels/);
+  });
+
+  it('refuses per-user credentials, a bad build or a Cloudgene key on another kind', () => {
+    const userCreds = file('backends:\n  - { id: n, kind: wes, name: N, url: "https://n.example.org/ga4gh/wes/v1", credentials: user }\n');
+    expect(problems({ CONFIG_FILE: userCreds, ...ISSUER })).toEqual([expect.stringContaining('only Cloudgene backends have')]);
+    const badBuild = file('backends:\n  - { id: n, kind: wes, name: N, url: "https://n.example.org/ga4gh/wes/v1", panels: [{ id: p, build: grch37, populations: [eur] }] }\n');
+    expect(problems({ CONFIG_FILE: badBuild, ...ISSUER })[0]).toMatch(/build must be hg19 or hg38/);
+    const appId = file('backends:\n  - { id: n, kind: wes, name: N, url: "https://n.example.org/ga4gh/wes/v1", appId: imputationserver2 }\n');
+    expect(problems({ CONFIG_FILE: appId, ...ISSUER })[0]).toMatch(/unknown setting "appId"/);
   });
 });
