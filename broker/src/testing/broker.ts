@@ -49,6 +49,8 @@ export interface TestBrokerOptions {
   sweepEveryMs?: number;
   /** Where the broker's JSON log lines go (tests reading the logs); stdout by default. */
   logDestination?: DestinationStream;
+  /** Serve the built portal at `/` (the portal's browser tests); see StartOptions.portal. */
+  portal?: boolean | string;
 }
 
 export async function startTestBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
@@ -114,6 +116,7 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
       queueName,
       sweepEveryMs: options.sweepEveryMs ?? 1_000,
       sweepGraceMs: options.sweepGraceMs ?? 2_000,
+      ...(options.portal ? { portal: options.portal } : {}),
     });
   let broker = await start();
   await broker.deps.registry.refreshAll();
