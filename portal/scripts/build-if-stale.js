@@ -27,6 +27,7 @@ const INPUTS = [
   'package-lock.json',
 ];
 
+/** @param {string} path @returns {string[]} */
 function files(path) {
   if (!existsSync(path)) return [];
   if (!statSync(path).isDirectory()) return [path];

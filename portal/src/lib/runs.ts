@@ -180,3 +180,43 @@ export function duration(start: string | null | undefined, end: string | null | 
 
 /** The time a run last changed, for "recent activity". */
 export const lastActivity = (r: RunListItem): string => r.end_time ?? r.start_time ?? '';
+
+/** One block of a Cloudgene QC report (`qc_report.txt`): `::kind:: text` lines and `::group type=kind::` groups. */
+export interface QcBlock {
+  kind: string;
+  lines: { text: string; strong: boolean }[];
+}
+
+/**
+ * Reads imputationserver2's QC report commands into blocks a page can show as text: a
+ * `<b>Title:</b>` line becomes a strong line, other markup is dropped (never rendered as HTML).
+ */
+export function parseQcReport(text: string): QcBlock[] {
+  const blocks: QcBlock[] = [];
+  let group: QcBlock | null = null;
+  const line = (raw: string) => {
+    const strong = /^\s*<b>.*<\/b>\s*$/i.test(raw);
+    return { text: raw.replace(/<[^>]*>/g, '').trim(), strong };
+  };
+  for (const raw of text.split(/\r?\n/)) {
+    const open = /^::group type=([a-z_]+)::\s*$/.exec(raw);
+    if (open) {
+      group = { kind: open[1]!, lines: [] };
+      blocks.push(group);
+      continue;
+    }
+    if (/^::endgroup::\s*$/.test(raw)) {
+      group = null;
+      continue;
+    }
+    const single = /^::([a-z_]+)::\s?(.*)$/.exec(raw);
+    if (single) {
+      blocks.push({ kind: single[1]!, lines: [line(single[2]!)] });
+      continue;
+    }
+    if (raw.trim() === '') continue;
+    if (group) group.lines.push(line(raw));
+    else blocks.push({ kind: 'message', lines: [line(raw)] });
+  }
+  return blocks.filter((b) => b.lines.some((l) => l.text !== ''));
+}
