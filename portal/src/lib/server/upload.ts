@@ -45,6 +45,9 @@ export async function streamRunUpload(request: Request, target: UploadTarget): P
   const body = new PassThrough();
   let brokerResponse: Promise<Response> | null = null;
   let written: Promise<void> = Promise.resolve();
+  /** Set when the broker answered before the upload ended (a refusal): the rest is read and dropped. */
+  let discard = false;
+  const piping = new Set<NodeJS.ReadableStream>();
 
   const head = (disposition: string, type?: string) =>
     `--${boundary}\r\nContent-Disposition: form-data; ${disposition}\r\n${type ? `Content-Type: ${type}\r\n` : ''}\r\n`;
@@ -68,6 +71,16 @@ export async function streamRunUpload(request: Request, target: UploadTarget): P
     } as RequestInit);
   };
 
+  let bodyDone = false;
+  const stopForwarding = () => {
+    discard = true;
+    for (const stream of piping) {
+      stream.unpipe(body);
+      stream.resume();
+    }
+    body.destroy();
+  };
+
   const parsed = new Promise<void>((resolve, reject) => {
     const bb = busboy({
       headers: { 'content-type': contentType },
@@ -81,22 +94,37 @@ export async function streamRunUpload(request: Request, target: UploadTarget): P
     bb.on('file', (name, stream, info) => {
       // An empty file input still sends a part with no name and no bytes.
       const filename = info.filename;
-      if (name !== ATTACHMENT_FIELD || !filename) {
+      if (discard || name !== ATTACHMENT_FIELD || !filename) {
         stream.resume();
         return;
       }
-      brokerResponse ??= open();
-      // Swallowed here, read below: the broker may answer (and close) before the upload ends.
-      brokerResponse.catch(() => {});
+      if (brokerResponse === null) {
+        brokerResponse = open();
+        // The broker may answer (a refusal) before the upload ends and stop reading: then the
+        // rest of the browser's upload is read and dropped, so neither side waits on the other.
+        brokerResponse.then(
+          () => {
+            if (!discard && !bodyDone) stopForwarding();
+          },
+          () => stopForwarding(),
+        );
+      }
       // One file after the other: the next part waits (and busboy with it) until this one is
       // written out, so parts never interleave and back-pressure reaches the browser.
       written = written.then(
         () =>
           new Promise<void>((done, failed) => {
             body.write(head(`name="${ATTACHMENT_FIELD}"; filename="${quoted(filename)}"`, info.mimeType || 'application/octet-stream'));
+            if (discard) {
+              stream.resume();
+              done();
+              return;
+            }
+            piping.add(stream);
             stream.on('error', failed);
             stream.on('end', () => {
-              body.write('\r\n');
+              piping.delete(stream);
+              if (!discard) body.write('\r\n');
               done();
             });
             stream.pipe(body, { end: false });
@@ -121,7 +149,8 @@ export async function streamRunUpload(request: Request, target: UploadTarget): P
     body.destroy();
     return { kind: 'refused', status: 400, message: 'Choose at least one bgzipped VCF file (.vcf.gz) to impute.', fields };
   }
-  body.end(`--${boundary}--\r\n`);
+  bodyDone = true;
+  if (!discard) body.end(`--${boundary}--\r\n`);
 
   let response: Response;
   try {
