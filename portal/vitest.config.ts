@@ -1,17 +1,31 @@
-import { sveltekit } from '@sveltejs/kit/vite';
+import { join } from 'node:path';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { svelteTesting } from '@testing-library/svelte/vite';
 import { defineConfig } from 'vitest/config';
 
-/** Component and load-function tests (`npm test` runs them as the `portal` project). */
+const here = import.meta.dirname;
+
+/**
+ * Component and load-function tests (`npm test` runs them as the `portal` project). SvelteKit's
+ * own Vite plugin reads its config from the working directory, which is the repository root under
+ * `npm test`; so these tests compile components with vite-plugin-svelte and map the two virtual
+ * modules the tested code uses.
+ */
 export default defineConfig({
-  plugins: [sveltekit(), svelteTesting()],
+  plugins: [svelte({ configFile: join(here, 'svelte.config.js') }), svelteTesting()],
+  resolve: {
+    alias: {
+      $lib: join(here, 'src/lib'),
+      '$env/dynamic/private': join(here, 'src/lib/server/testing/env.ts'),
+    },
+  },
   test: {
     name: 'portal',
-    root: import.meta.dirname,
+    root: here,
     include: ['src/**/*.test.ts'],
     environment: 'node',
     // Load functions are tested against a real broker on a throwaway database, as the broker's own tests are.
-    globalSetup: ['../broker/src/testing/global-setup.ts'],
+    globalSetup: [join(here, '../broker/src/testing/global-setup.ts')],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
