@@ -1,9 +1,19 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { svelteTesting } from '@testing-library/svelte/vite';
 import { defineConfig } from 'vitest/config';
 
 const here = import.meta.dirname;
+
+// portal/tsconfig.json extends .svelte-kit/tsconfig.json, which `svelte-kit sync` writes; a fresh
+// clone has none until the first build, and the TypeScript transform needs it.
+if (!existsSync(join(here, '.svelte-kit', 'tsconfig.json'))) {
+  const kit = join(createRequire(import.meta.url).resolve('@sveltejs/kit/package.json'), '..', 'svelte-kit.js');
+  execFileSync(process.execPath, [kit, 'sync'], { cwd: here, stdio: 'inherit' });
+}
 
 /**
  * Component and load-function tests (`npm test` runs them as the `portal` project). SvelteKit's
