@@ -37,7 +37,7 @@ process.on('uncaughtException', (err) => {
 });
 
 try {
-  starting = startBroker({ config, log });
+  starting = startBroker({ config, log, portal: true });
   broker = await starting;
 } catch (err) {
   log.fatal({ err }, 'the broker could not start');
@@ -51,6 +51,7 @@ if (!stopping) {
   if (config.demo) {
     console.log(`
   Imputation broker ready at ${broker.url} in ${readyMs} ms (embedded PostgreSQL, demo federation)
+    Portal          ${broker.portal ? `${broker.url}/` : '(not built: npm run -w @ibroker/portal build)'}
     GA4GH WES 1.1   ${broker.url}/ga4gh/wes/v1/service-info
     API docs        ${broker.url}/docs
     Dev OIDC        ${broker.url}/oidc  (clients demo-cli/demo-cli-secret, demo-cli-2/demo-cli-2-secret)

@@ -23,6 +23,7 @@ import { createAccessControl, type PassportSource } from './auth/access';
 import { createPortalLogin } from './auth/session/index';
 import { loadPolicy } from './auth/policy/index';
 import { createApp } from './app';
+import { isBrokerPath, loadPortal, loopbackUrl, type PortalHandler } from './portal';
 import type { AppDeps, AppEnv } from './http/context';
 import { errorBody } from './http/errors';
 import { createLogger, type Logger } from './logging';
@@ -47,6 +48,8 @@ export interface StartOptions {
   sweepGraceMs?: number;
   /** How often catalogs (and so health) are refreshed from every backend. */
   catalogRefreshMs?: number;
+  /** Serve the built portal at `/` beside the APIs when portal/build is there (`npm start`); a build directory, or true for the default one. */
+  portal?: boolean | string;
 }
 
 export interface BrokerHandle {
@@ -57,6 +60,8 @@ export interface BrokerHandle {
   queue: RunQueue;
   devOidc: DevOidc | null;
   demo: DemoFederation | null;
+  /** True when the portal is served at `/` by this listener. */
+  portal: boolean;
   close(): Promise<void>;
 }
 
@@ -276,12 +281,20 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
 
     const app = createApp(deps);
     const honoListener = getRequestListener(app.fetch);
+    const portal: PortalHandler | null = options.portal
+      ? await loadPortal({
+          ...(typeof options.portal === 'string' ? { buildDir: options.portal } : {}),
+          brokerUrl: loopbackUrl(config.host, port),
+          publicUrl,
+        })
+      : null;
     listener = (req, res) => {
       if (devOidc && req.url && devOidc.matches(req.url)) return devOidc.handler(req, res);
+      if (portal && req.url && !isBrokerPath(req.url)) return portal(req, res);
       void honoListener(req, res);
     };
 
-    return { url: publicUrl, port, deps, worker, queue, devOidc, demo, close };
+    return { url: publicUrl, port, deps, worker, queue, devOidc, demo, portal: portal !== null, close };
   } catch (err) {
     await close();
     throw err;

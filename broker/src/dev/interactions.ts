@@ -161,7 +161,10 @@ function page(res: ServerResponse, status: number, title: string, body: string):
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
+    // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with the
+    // login form's POST, which sameOrigin() (rightly) refuses, so no real browser could sign in.
+    // same-origin still gives other sites no referrer.
+    'referrer-policy': 'same-origin',
     // No form-action: after the post, the redirect chain ends at the client's redirect URI, which
     // browsers would check against form-action too.
     'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",

@@ -51,6 +51,8 @@ export interface TestBrokerOptions {
   logDestination?: DestinationStream;
   /** More backends (WES nodes, DNAstack) whose simulators the test started itself. */
   backends?: BackendConfig[];
+  /** Serve the built portal at `/` (the portal's browser tests); see StartOptions.portal. */
+  portal?: boolean | string;
 }
 
 export async function startTestBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
@@ -112,6 +114,7 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
       queueName,
       sweepEveryMs: options.sweepEveryMs ?? 1_000,
       sweepGraceMs: options.sweepGraceMs ?? 2_000,
+      ...(options.portal ? { portal: options.portal } : {}),
     });
   let broker = await start();
   await broker.deps.registry.refreshAll();

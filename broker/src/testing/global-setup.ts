@@ -15,12 +15,14 @@ declare module 'vitest' {
 }
 
 let embedded: EmbeddedDatabase | null = null;
-// One data directory per test run: concurrent runs on one machine must not share a cluster.
-const dir = `.data/test-${process.pid}`;
+// One data directory per test run and project: concurrent runs on one machine, and the projects
+// of one run (broker, portal), must not share a cluster.
+let dir = `.data/test-${process.pid}`;
 
 export async function setup(project: TestProject): Promise<void> {
   let adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) {
+    if (project.name) dir = `.data/test-${process.pid}-${project.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
     embedded = await startEmbeddedPostgres(dir, 'postgres');
     adminUrl = embedded.adminUrl;
   }

@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Browser tests (`npm run -w @ibroker/portal test:e2e`): Debian's chromium driven by
+ * playwright-core against a real broker with the built portal mounted, one database per file.
+ * Files run one at a time: a browser and a broker per file are enough for two cores.
+ */
+export default defineConfig({
+  test: {
+    name: 'portal-e2e',
+    root: import.meta.dirname,
+    include: ['tests/e2e/**/*.e2e.ts'],
+    globalSetup: ['../broker/src/testing/global-setup.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    pool: 'forks',
+    fileParallelism: false,
+  },
+});
