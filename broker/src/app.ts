@@ -26,6 +26,9 @@ import { registerWes } from './wes/index';
 import { gaCors, registerDrs } from './drs/index';
 import { registerObjectsContentGet } from './api/objects_content_get';
 import { registerRunsResultsDelete } from './api/runs_results_delete';
+import { registerUploadsDelete } from './api/uploads_delete';
+import { registerUploadsList } from './api/uploads_list';
+import { registerUploadsPost } from './api/uploads_post';
 import { loadDrsSpecText } from '@ibroker/api-spec/index';
 
 const swaggerDir = join(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'), '..');
@@ -56,6 +59,9 @@ export function createBrokerApi(deps: AppDeps) {
   registerRunsPasswordGet(api, deps);
   registerRunsResultsDelete(api, deps);
   registerObjectsContentGet(api, deps);
+  registerUploadsPost(api, deps);
+  registerUploadsList(api, deps);
+  registerUploadsDelete(api, deps);
   registerBackendsList(api, deps);
   registerCredentialsPut(api, deps);
   registerCredentialsList(api, deps);

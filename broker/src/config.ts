@@ -261,6 +261,13 @@ const envSchema = z.object({
     .default(900),
   /** Origins browsers may call the GA4GH APIs from (CORS), comma-separated, or `*` (default). */
   CORS_ORIGINS: z.string().default('*'),
+  /** How long uploads (`POST /api/v1/uploads`) are kept, hours; runs keep their own inputs. */
+  UPLOAD_RETENTION_HOURS: z.coerce
+    .number({ error: 'UPLOAD_RETENTION_HOURS must be a whole number of hours from 1 to 8760' })
+    .int('UPLOAD_RETENTION_HOURS must be a whole number of hours from 1 to 8760')
+    .min(1, 'UPLOAD_RETENTION_HOURS must be a whole number of hours from 1 to 8760')
+    .max(8760, 'UPLOAD_RETENTION_HOURS must be a whole number of hours from 1 to 8760')
+    .default(168),
   /** Start the demo federation (simulators + dev OIDC). Defaults to on when nothing external is configured. */
   DEMO: flag('DEMO').optional(),
   WORKER: flag('WORKER').default('true'),
@@ -288,6 +295,8 @@ export interface Config {
   secretKey: string | null;
   logLevel: string;
   maxUploadBytes: number;
+  /** How long uploads are kept, ms. */
+  uploadRetentionMs: number;
   demo: boolean;
   runWorker: boolean;
   /** Trusted issuers; empty in demo mode until the dev provider is up. */
@@ -409,6 +418,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretKey: e.SECRET_KEY ?? null,
     logLevel: e.LOG_LEVEL,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    uploadRetentionMs: e.UPLOAD_RETENTION_HOURS * 3600_000,
     demo,
     runWorker: truthy(e.WORKER),
     issuers,

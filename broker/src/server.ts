@@ -254,6 +254,15 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
       });
       worker.start(options.workerConcurrency ?? 4, options.sweepEveryMs);
       closers.push(async () => worker!.stop());
+      // Uploads nobody used in time go, hourly (their bytes stay while a run uses them).
+      const expire = () =>
+        void objects
+          .expireUploads(config.uploadRetentionMs)
+          .then((n) => n && log.info({ uploads: n }, 'expired unused uploads'))
+          .catch((err) => log.warn({ err: (err as Error).message }, 'upload expiry failed'));
+      const expiry = setInterval(expire, 3600_000);
+      expiry.unref();
+      closers.push(async () => clearInterval(expiry));
     }
     // Catalogs are discovered in the background: a backend that is down must not block start-up.
     void registry.refreshAll();

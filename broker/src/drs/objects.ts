@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager, Repository } from 'typeorm';
-import { In } from 'typeorm';
+import { In, IsNull } from 'typeorm';
 import type { FsBlobStore, StoredBlob } from '../blobs/store';
 import { extractZipMembers, ZipUnreadableError } from '../blobs/unzip';
 import type { OutputReference } from '@ibroker/adapters/types';
@@ -130,6 +130,71 @@ export class ObjectService {
         createdAt: run.createdAt,
       })),
     );
+  }
+
+  /** An uploaded input no run uses yet: the caller's, to name in a run by its `drs://` URI. */
+  async recordUpload(owner: { issuer: string; subject: string }, name: string, blob: StoredBlob): Promise<StoredObject> {
+    const row: StoredObject = {
+      id: randomUUID(),
+      runId: null,
+      role: 'input',
+      name,
+      description: `Upload ${name}`,
+      size: blob.size,
+      sha256: blob.sha256,
+      md5: blob.md5,
+      blobKey: blob.key,
+      ...NO_REFERENCE,
+      mimeType: 'application/gzip',
+      remoteRef: null,
+      parentId: null,
+      sourceId: null,
+      ownerIssuer: owner.issuer,
+      ownerSubject: owner.subject,
+      datasets: [],
+      createdAt: new Date(),
+    };
+    try {
+      await this.objects.insert(row);
+    } catch (err) {
+      await this.blobs.delete(blob.key);
+      throw err;
+    }
+    return row;
+  }
+
+  /** The caller's uploads, newest first (a run that uses one has its own input object). */
+  async uploadsOf(owner: { issuer: string; subject: string }, limit = 500): Promise<StoredObject[]> {
+    return this.objects.find({
+      where: { ownerIssuer: owner.issuer, ownerSubject: owner.subject, role: 'input', runId: IsNull() },
+      order: { createdAt: 'DESC' },
+      take: limit,
+    });
+  }
+
+  /** Removes one of the caller's uploads (and its bytes, unless a run uses them); false if there is none. */
+  async deleteUpload(owner: { issuer: string; subject: string }, id: string): Promise<boolean> {
+    if (!isObjectId(id)) return false;
+    const rows = returned<{ blob_key: string }>(
+      await this.ds.query(
+        `DELETE FROM objects WHERE id = $1 AND run_id IS NULL AND role = 'input' AND owner_issuer = $2 AND owner_subject = $3 RETURNING blob_key`,
+        [id.toLowerCase(), owner.issuer, owner.subject],
+      ),
+    );
+    await this.deleteUnreferencedBlobs(rows.map((r) => r.blob_key));
+    return rows.length > 0;
+  }
+
+  /** Uploads older than `maxAgeMs` are removed (their bytes too, unless a run uses them). */
+  async expireUploads(maxAgeMs: number): Promise<number> {
+    const rows = returned<{ blob_key: string }>(
+      await this.ds.query(
+        `DELETE FROM objects WHERE run_id IS NULL AND role = 'input' AND created_at < now() - ($1::bigint * interval '1 millisecond') RETURNING blob_key`,
+        [Math.round(maxAgeMs)],
+      ),
+    );
+    await this.deleteUnreferencedBlobs([...new Set(rows.map((r) => r.blob_key))]);
+    return rows.length;
   }
 
   /** One output, home with its checksums: recorded at once, so it is never downloaded twice. */
