@@ -20,6 +20,7 @@ import { registerCredentialsPut } from './api/credentials_put';
 import { registerRunsOutputsGet } from './api/runs_outputs_get';
 import { registerRunsPasswordGet } from './api/runs_password_get';
 import { registerWorkflowDescriptor } from './api/workflows_imputation';
+import { registerEventsGet } from './api/events_get';
 import type { AppDeps, AppEnv } from './http/context';
 import { ApiError, errorBody, errorResponse } from './http/errors';
 import { registerWes } from './wes/index';
@@ -62,6 +63,8 @@ export function createBrokerApi(deps: AppDeps) {
   registerCredentialsDelete(api, deps);
   registerAuditList(api, deps);
   registerMeGet(api, deps);
+  // Notifications (issue 5): run events as SSE.
+  registerEventsGet(api, deps);
   return api;
 }
 
