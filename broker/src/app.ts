@@ -21,6 +21,10 @@ import { registerRunsOutputsGet } from './api/runs_outputs_get';
 import { registerRunsPasswordGet } from './api/runs_password_get';
 import { registerWorkflowDescriptor } from './api/workflows_imputation';
 import { registerEventsGet } from './api/events_get';
+import { registerWebhooksPost } from './api/webhooks_post';
+import { registerWebhooksList } from './api/webhooks_list';
+import { registerWebhooksDelete } from './api/webhooks_delete';
+import { registerWebhooksDeliveriesList } from './api/webhooks_deliveries_list';
 import type { AppDeps, AppEnv } from './http/context';
 import { ApiError, errorBody, errorResponse } from './http/errors';
 import { registerWes } from './wes/index';
@@ -63,8 +67,12 @@ export function createBrokerApi(deps: AppDeps) {
   registerCredentialsDelete(api, deps);
   registerAuditList(api, deps);
   registerMeGet(api, deps);
-  // Notifications (issue 5): run events as SSE.
+  // Notifications (issue 5): run events as SSE, webhooks.
   registerEventsGet(api, deps);
+  registerWebhooksPost(api, deps);
+  registerWebhooksList(api, deps);
+  registerWebhooksDelete(api, deps);
+  registerWebhooksDeliveriesList(api, deps);
   return api;
 }
 
