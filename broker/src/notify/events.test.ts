@@ -7,7 +7,9 @@
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { portalLogin, type SessionBroker } from '../auth/session/test-support';
 import { loadConfig } from '../config';
+import { Browser } from '../dev/test-support';
 import { createLogger } from '../logging';
 import { startBroker, type BrokerHandle } from '../server';
 import { startTestBroker, type TestBroker } from '../testing/broker';
@@ -157,6 +159,31 @@ describe('the event stream of a real run', () => {
     expect([...mineRuns]).toEqual([id]);
     expect(runEvents(theirs.messages).some((e) => e.run_id === id)).toBe(false);
     expect(runEvents(theirs.messages).length).toBeGreaterThan(0);
+  });
+});
+
+describe("with the portal's session cookie", () => {
+  it('streams the signed-in user\'s events: EventSource sends the cookie, it cannot set headers', async () => {
+    // The broker serves the login itself; this is all of a SessionBroker that the login helper reads.
+    const sb = { url: tb.url, redirectUri: `${tb.url}/auth/callback`, callbackHere: (cb: URL) => `${tb.url}${cb.pathname}${cb.search}` } as SessionBroker;
+    const browser = new Browser();
+    await portalLogin(sb, browser, { username: 'alice', password: 'alice' });
+    const me = await browser.get(`${tb.url}/api/v1/me`);
+    expect(me.status).toBe(200);
+    const alice = (await me.json()) as { issuer: string; subject: string };
+    const cookie = [...browser.cookies].map(([name, c]) => `${name}=${c.value}`).join('; ');
+    const stream = await openStream(`${tb.url}/api/v1/events`, { cookie });
+    expect(stream.status).toBe(200);
+    await stream.until(() => stream.parser.comments.includes('connected'));
+    const run = await insertRun(tb.broker.deps.ds, alice);
+    await setRun(tb.broker.deps.ds, run, { state: 'RUNNING' });
+    await stream.until((ms) => runEvents(ms).filter((e) => e.run_id === run).length === 2);
+    stream.close();
+    expect(runEvents(stream.messages).map((e) => [e.run_id, e.state])).toEqual([
+      [run, 'QUEUED'],
+      [run, 'RUNNING'],
+    ]);
+    expect((await fetch(`${tb.url}/api/v1/events`, { headers: { cookie: 'ibroker_session=forged' } })).status).toBe(401);
   });
 });
 
