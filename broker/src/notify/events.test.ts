@@ -14,6 +14,7 @@ import { createLogger } from '../logging';
 import { startBroker, type BrokerHandle } from '../server';
 import { startTestBroker, type TestBroker } from '../testing/broker';
 import { submit } from '../testing/wes-client';
+import { pruneEvents } from './events';
 import { insertRun, openStream, runEvents, setRun, SseParser, until, type EventData, type SseMessage } from './test-support';
 
 const demo = (chr: string) => join(import.meta.dirname, '../../../demo/data/hg19', `chr${chr}.vcf.gz`);
@@ -315,6 +316,20 @@ describe('robustness', () => {
     resumed.close();
     const ids = [...first, ...runEvents(resumed.messages)].filter((e) => e.run_id === run).map((e) => e.id);
     expect(ids).toEqual(all);
+  });
+
+  it('prunes events older than the retention, with their deliveries, and keeps the rest', async () => {
+    const ds = tb.broker.deps.ds;
+    const run = await insertRun(ds, { issuer, subject: 'demo-cli' });
+    await setRun(ds, run, { state: 'RUNNING' });
+    await setRun(ds, run, { state: 'COMPLETE' });
+    const ids = ((await ds.query(`SELECT id FROM run_events WHERE run_id = $1 ORDER BY id`, [run])) as { id: string }[]).map((r) => r.id);
+    expect(ids).toHaveLength(3);
+    await ds.query(`UPDATE run_events SET at = now() - interval '8 days' WHERE id = ANY($1::bigint[])`, [ids.slice(0, 2)]);
+    await ds.query(`INSERT INTO notification_deliveries (event_id, channel, email, owner_issuer, owner_subject) VALUES ($1, 'email', 'x@example.org', $2, 'demo-cli')`, [ids[0], issuer]);
+    expect(await pruneEvents(ds, 7, 1)).toBeGreaterThanOrEqual(2);
+    expect(((await ds.query(`SELECT id FROM run_events WHERE run_id = $1`, [run])) as { id: string }[]).map((r) => r.id)).toEqual([ids[2]]);
+    expect(await ds.query(`SELECT count(*)::int AS n FROM notification_deliveries WHERE event_id = $1`, [ids[0]])).toEqual([{ n: 0 }]);
   });
 
   it('refuses more streams per user than allowed with 429, and bad ids with 400', async () => {
