@@ -173,7 +173,7 @@ export class EventHub {
 
   constructor(private readonly o: HubOptions) {}
 
-  /** Connects and starts listening; a failure here is retried in the background, never thrown. */
+  /** Reads where the events stand, then connects and listens; a failed connection is retried in the background. */
   async start(): Promise<void> {
     this.lastSeen = await lastEventId(this.o.db);
     this.announced = this.lastSeen;
