@@ -3,19 +3,21 @@
  * their ratios to a baseline measured in the same run, writes `.data/bench/results.json`.
  * Knobs (environment): BENCH_RUNS, BENCH_OTHER_RUNS, BENCH_CONCURRENCY, BENCH_DURATION_S,
  * BENCH_WARMUP_S, BENCH_UPLOAD_MB, BENCH_UPLOAD_LEVEL, BENCH_UPLOAD_SAMPLES, BENCH_AUTH_RUNS,
- * BENCH_AUTH_ROUNDS, BENCH_DRS_OBJECTS, BENCH_DRS_DOWNLOAD_MB.
+ * BENCH_AUTH_ROUNDS, BENCH_DRS_OBJECTS, BENCH_DRS_DOWNLOAD_MB, BENCH_EVENT_UPDATES, BENCH_EVENT_COUNT,
+ * BENCH_EVENT_STREAMS.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchAuth, type AuthResult } from './auth';
 import { benchDrs, type DrsResult } from './drs';
+import { benchEvents, type EventsResult } from './events';
 import { ROOT, cleanupAll, installSignalCleanup } from './lib/proc';
 import { benchReads, type ReadsResult } from './reads';
 import { benchStartup, type StartupResult } from './startup';
 import { benchUpload, type UploadResult } from './upload';
 
-const ALL = ['reads', 'upload', 'startup', 'auth', 'drs'] as const;
+const ALL = ['reads', 'upload', 'startup', 'auth', 'drs', 'events'] as const;
 type Name = (typeof ALL)[number];
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
@@ -35,6 +37,7 @@ interface Results {
   startup?: StartupResult;
   auth?: AuthResult;
   drs?: DrsResult;
+  events?: EventsResult;
   failures: Record<string, string>;
 }
 
@@ -62,6 +65,7 @@ try {
       if (name === 'startup') results.startup = await benchStartup(log);
       if (name === 'auth') results.auth = await benchAuth(log);
       if (name === 'drs') results.drs = await benchDrs(log);
+      if (name === 'events') results.events = await benchEvents(log);
     } catch (e) {
       results.failures[name] = (e as Error).stack ?? String(e);
       console.error(`  ${name} FAILED: ${(e as Error).message}`);
@@ -119,6 +123,14 @@ if (d) {
   rows.push([`DRS download, ${(dl.bytes / 1024 ** 3).toFixed(1)} GiB object`, `${dl.mbps} MiB/s (${dl.seconds} s, sha256 ${dl.sha256Ok ? 'ok' : 'MISMATCH'})`, `${dl.ratioVsDiskRead}x disk read`, '']);
   rows.push(['  broker RSS during download', `idle ${dl.memory.idleRssMb} MB, peak ${dl.memory.peakRssMb} MB (+${dl.memory.growthMb} MB)`, dl.memory.flat ? `flat (< ${dl.memory.limitMb} MB)` : 'NOT flat', '']);
   rows.push(['disk read of the same file', `${dl.diskReadMbps} MiB/s`, 'baseline', '']);
+}
+const ev = results.events;
+if (ev) {
+  rows.push([`run update with the event trigger (${ev.updates} updates)`, `${ev.trigger.withMsPerUpdate} ms`, `${ev.trigger.ratio}x`, '']);
+  rows.push(['run update, trigger disabled', `${ev.trigger.withoutMsPerUpdate} ms`, 'baseline', '']);
+  const lat = (f: typeof ev.sameProcess) => `p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, max ${f.maxMs} ms (${f.delivered}/${f.streams * f.events} delivered)`;
+  rows.push([`UPDATE to SSE client, same process, 1 stream`, lat(ev.sameProcess), 'baseline', '']);
+  for (const f of ev.otherProcess) rows.push([`UPDATE to SSE client, other process, ${f.streams} streams`, lat(f), `${Math.round((f.p50Ms / ev.sameProcess.p50Ms) * 100) / 100}x p50`, '']);
 }
 if (rows.length) {
   const w0 = Math.max(...rows.map((x) => x[0].length));

@@ -20,6 +20,14 @@ import { registerCredentialsPut } from './api/credentials_put';
 import { registerRunsOutputsGet } from './api/runs_outputs_get';
 import { registerRunsPasswordGet } from './api/runs_password_get';
 import { registerWorkflowDescriptor } from './api/workflows_imputation';
+import { registerEventsGet } from './api/events_get';
+import { registerWebhooksPost } from './api/webhooks_post';
+import { registerWebhooksList } from './api/webhooks_list';
+import { registerWebhooksDelete } from './api/webhooks_delete';
+import { registerWebhooksDeliveriesList } from './api/webhooks_deliveries_list';
+import { registerNotificationsGet } from './api/notifications_get';
+import { registerNotificationsPut } from './api/notifications_put';
+import { registerNotificationsDeliveriesList } from './api/notifications_deliveries_list';
 import type { AppDeps, AppEnv } from './http/context';
 import { ApiError, errorBody, errorResponse } from './http/errors';
 import { registerWes } from './wes/index';
@@ -68,6 +76,15 @@ export function createBrokerApi(deps: AppDeps) {
   registerCredentialsDelete(api, deps);
   registerAuditList(api, deps);
   registerMeGet(api, deps);
+  // Notifications (issue 5): run events as SSE, webhooks, e-mail preferences.
+  registerEventsGet(api, deps);
+  registerWebhooksPost(api, deps);
+  registerWebhooksList(api, deps);
+  registerWebhooksDelete(api, deps);
+  registerWebhooksDeliveriesList(api, deps);
+  registerNotificationsGet(api, deps);
+  registerNotificationsPut(api, deps);
+  registerNotificationsDeliveriesList(api, deps);
   return api;
 }
 

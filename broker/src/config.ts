@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { httpUrl, unknownKeys } from './http/settings';
 import { passportTrustSchema, type PassportTrustInput } from './auth/passport/trust';
+import { parseNotificationSettings, type NotificationSettings } from './notify/settings';
 
 /** What every backend kind has: identity, where it is, its secret, limits and polling. */
 const commonBackendShape = {
@@ -307,6 +308,8 @@ export interface Config {
   drs: DrsConfig;
   /** `*` or a list of origins. */
   corsOrigins: '*' | string[];
+  /** Event stream, webhooks and e-mail (notify/settings.ts). */
+  notifications: NotificationSettings;
 }
 
 export interface DrsConfig {
@@ -405,7 +408,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!demo && backends.length === 0) {
     problems.push('backends: configure at least one backend in CONFIG_FILE (or DEMO=true for the demo simulators)');
   }
-  if (problems.length) throw new ConfigError(problems);
+  const notifications = parseNotificationSettings(given as Record<string, string>);
+  if ('problems' in notifications) problems.push(...notifications.problems);
+  if (problems.length || 'problems' in notifications) throw new ConfigError(problems);
 
   const publicUrl = (e.PUBLIC_URL ?? file.publicUrl ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   return {
@@ -433,6 +438,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       identifiersOrgUrl: file.drs?.identifiersOrgUrl?.replace(/\/+$/, '') ?? null,
     },
     corsOrigins: e.CORS_ORIGINS.trim() === '*' ? '*' : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    notifications: notifications.settings,
   };
 }
 

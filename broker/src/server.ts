@@ -33,6 +33,7 @@ import { RunService } from './runs/service';
 import { ObjectService } from './drs/objects';
 import { createLinkSigner } from './drs/links';
 import { RunWorker } from './runs/worker';
+import { startNotifications } from './notify/index';
 
 export interface StartOptions {
   config: Config;
@@ -208,6 +209,20 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
       closers.push(async () => clearInterval(sweep));
     }
     const urls = { base: publicUrl, drsHost: config.port === 0 ? new URL(publicUrl).host : config.drs.hostname };
+    // Run events (SSE in every process; webhooks and e-mail in worker processes).
+    const notifications = await startNotifications({
+      ds,
+      databaseUrl,
+      box,
+      settings: config.notifications,
+      log,
+      objects,
+      urls,
+      backendName: (id) => registry.get(id)?.config.name ?? null,
+      worker: config.runWorker,
+      metrics: metrics.registry,
+    });
+    closers.push(() => notifications.close());
     const deps: AppDeps = {
       config,
       ds,
@@ -232,6 +247,7 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
         await access.require(c, 'audit:read');
       },
       vault: createVault(ds, box),
+      notifications,
     };
 
     let worker: RunWorker | null = null;

@@ -35,6 +35,7 @@ export const BROKER_API_INFO = {
     title: 'Imputation broker API',
     version: '0.1.0',
     description:
-      'The broker-specific API beside GA4GH WES 1.1: result downloads, result passwords, backends and their reference panels.',
+      'The broker-specific API beside GA4GH WES 1.1: result downloads, result passwords, backends and their reference panels, ' +
+      'the live event stream of your runs (Server-Sent Events), webhooks and e-mail notification preferences.',
   },
 };

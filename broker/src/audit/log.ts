@@ -23,6 +23,8 @@ export const AUDIT_ACTIONS = [
   'output.downloaded',
   'credential.stored',
   'credential.used',
+  'webhook.created',
+  'webhook.deleted',
   'policy.denied',
   'admin.backend_changed',
   'audit.read',

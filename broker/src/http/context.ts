@@ -15,6 +15,7 @@ import type { Urls } from '../wes/views';
 import type { ObjectService } from '../drs/objects';
 import type { LinkSigner } from '../drs/links';
 import type { AuthorizationInfo } from '../drs/views';
+import type { Notifications } from '../notify/index';
 
 /** Everything a route may use, injected so tests build the app from real parts. */
 export interface AppDeps {
@@ -46,6 +47,8 @@ export interface AppDeps {
   authorizeAdmin?: (c: Context<AppEnv>) => Promise<void>;
   /** Users' and service-account credentials per backend; the credential routes answer 503 without it. */
   vault?: Vault;
+  /** Run events (SSE), webhooks and e-mail preferences (issue 5); those routes answer 503 without it. */
+  notifications?: Notifications;
 }
 
 export interface AppEnv {

@@ -30,6 +30,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await ds.query('DELETE FROM credentials');
+  await ds.query('DELETE FROM webhooks');
   await ds.query('DELETE FROM runs');
 });
 
@@ -53,6 +54,13 @@ async function seed(box: SecretBox, n: number): Promise<Stored> {
       [randomUUID(), box.seal(password)],
     );
     stored.passwords.push(password);
+    // A webhook's signing secret (issue 5) is sealed with the same ring.
+    const hookSecret = `whsec_${randomBytes(32).toString('base64url')}`;
+    await ds.query(
+      `INSERT INTO webhooks (id, owner_issuer, owner_subject, url, events, secret_enc) VALUES ($1, 'https://idp.example.org/', 'u', 'https://hooks.example.org/x', '{run.state}', $2)`,
+      [randomUUID(), box.seal(hookSecret)],
+    );
+    stored.secrets.push(hookSecret);
   }
   return stored;
 }
@@ -60,7 +68,8 @@ async function seed(box: SecretBox, n: number): Promise<Stored> {
 async function allSealed(): Promise<string[]> {
   const creds = (await ds.query('SELECT sealed FROM credentials')) as Array<{ sealed: string }>;
   const runs = (await ds.query('SELECT password_enc FROM runs')) as Array<{ password_enc: string }>;
-  return [...creds.map((r) => r.sealed), ...runs.map((r) => r.password_enc)];
+  const hooks = (await ds.query('SELECT secret_enc FROM webhooks')) as Array<{ secret_enc: string }>;
+  return [...creds.map((r) => r.sealed), ...runs.map((r) => r.password_enc), ...hooks.map((r) => r.secret_enc)];
 }
 
 async function openedWith(box: SecretBox): Promise<string[]> {
@@ -95,6 +104,7 @@ describe('rotate-key', () => {
     expect(out).toContain('runs.password_enc: 7 to re-encrypt');
     expect(out).toContain('credentials: 7 re-encrypted');
     expect(out).toContain('runs.password_enc: 7 re-encrypted');
+    expect(out).toContain('webhooks.secret_enc: 7 re-encrypted');
     expect(out).toContain(`done: everything is sealed under ${newBox.keyId}`);
     expectNoSecrets(out, stored, [oldKey, newKey]);
 

@@ -13,9 +13,9 @@ import { parseArgs } from 'node:util';
 import type { DataSource } from 'typeorm';
 import { createKeyRing, createSecretBox, loadOrCreateKey, parseKeys, type KeyRing } from '../crypto/box';
 import { openDatabase } from '../db/data-source';
-import { CREDENTIALS_SEALED, DEFAULT_BATCH_SIZE, RUN_PASSWORDS_SEALED, ResealError, countNotUnder, resealColumn, type SealedColumn } from './rotate';
+import { CREDENTIALS_SEALED, DEFAULT_BATCH_SIZE, RUN_PASSWORDS_SEALED, ResealError, WEBHOOK_SECRETS_SEALED, countNotUnder, resealColumn, type SealedColumn } from './rotate';
 
-export const SEALED_COLUMNS: readonly SealedColumn[] = [CREDENTIALS_SEALED, RUN_PASSWORDS_SEALED];
+export const SEALED_COLUMNS: readonly SealedColumn[] = [CREDENTIALS_SEALED, RUN_PASSWORDS_SEALED, WEBHOOK_SECRETS_SEALED];
 
 const USAGE = `usage: npx tsx scripts/rotate-key.ts --new-key-file <path> [--key-file <path>] [--batch-size <n>] [--dry-run]
 

@@ -34,6 +34,14 @@ export const RUN_PASSWORDS_SEALED: SealedColumn = {
   sealedColumn: 'password_enc',
 };
 
+/** Webhook signing secrets (issue 5), sealed with the same key ring. */
+export const WEBHOOK_SECRETS_SEALED: SealedColumn = {
+  name: 'webhooks.secret_enc',
+  table: 'webhooks',
+  idColumn: 'id',
+  sealedColumn: 'secret_enc',
+};
+
 export const DEFAULT_BATCH_SIZE = 200;
 
 export interface ResealOptions {

@@ -77,6 +77,7 @@ const A = 'not_admin';
 const expected: Record<Action, Record<Scenario, DecisionCode>> = {
   'runs:submit': row(D, D, D, D, D, D, 'rule', D, D, 'admin', 'admin'),
   'credentials:manage_own': row(D, D, D, D, D, D, 'rule', D, D, 'admin', 'admin'),
+  'notifications:manage_own': row(D, D, D, D, D, D, 'rule', D, D, 'admin', 'admin'),
   'runs:read': row(N, N, N, N, N, 'owner', N, 'dataset_grant', N, 'admin', 'admin'),
   'objects:read': row(N, N, N, N, N, 'owner', N, 'dataset_grant', N, 'admin', 'admin'),
   'runs:cancel': row(N, N, N, N, N, 'owner', N, N, N, 'admin', 'admin'),

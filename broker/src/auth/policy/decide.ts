@@ -13,6 +13,7 @@
  * | runs:read, objects:read | the owner, a dataset grant for a dataset it is tagged with, admins |
  * | runs:cancel             | the owner, admins (a dataset grant gives read only)              |
  * | credentials:manage_own  | rules.manage_credentials (default: rules.submit_runs), admins   |
+ * | notifications:manage_own| rules.submit_runs, admins (webhooks, e-mail about one's runs)     |
  * | audit:read              | rules.read_audit, admins                                         |
  * | backends:admin          | admins (rules.admin)                                             |
  * | results:delete          | admins (rules.admin)                                             |
@@ -27,6 +28,7 @@ export const ACTIONS = [
   'runs:cancel',
   'objects:read',
   'credentials:manage_own',
+  'notifications:manage_own',
   'backends:admin',
   'results:delete',
   'audit:read',
@@ -91,6 +93,9 @@ export function decide(policy: Policy, subject: PolicySubject, action: Action, r
       return byRule(ctx, policy.rules.submit_runs, 'submit runs');
     case 'credentials:manage_own':
       return byRule(ctx, policy.rules.manage_credentials ?? policy.rules.submit_runs, 'store credentials for the services runs go to');
+    case 'notifications:manage_own':
+      // Webhooks and e-mails send traffic on the user's behalf: for those who may run things at all.
+      return byRule(ctx, policy.rules.submit_runs, 'set up notifications (webhooks, e-mail) about your runs');
     case 'audit:read':
       return policy.rules.read_audit ? byRule(ctx, policy.rules.read_audit, 'read the audit log') : adminOnly(ctx, 'read the audit log');
     case 'backends:admin':
