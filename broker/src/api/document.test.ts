@@ -24,10 +24,13 @@ describe('api-spec/broker.yaml', () => {
       '/api/v1/me/notifications',
       '/api/v1/me/notifications/deliveries',
       '/api/v1/objects/{object_id}/content',
+      '/api/v1/objects/{object_id}/content/{file_name}',
       '/api/v1/panels',
       '/api/v1/runs/{run_id}/outputs/{file_id}',
       '/api/v1/runs/{run_id}/result-password',
       '/api/v1/runs/{run_id}/results',
+      '/api/v1/uploads',
+      '/api/v1/uploads/{upload_id}',
       '/api/v1/webhooks',
       '/api/v1/webhooks/{webhook_id}',
       '/api/v1/webhooks/{webhook_id}/deliveries',
@@ -35,7 +38,7 @@ describe('api-spec/broker.yaml', () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const op of Object.values(ops)) {
         // An object's content also opens with a signed link instead of a token.
-        expect(op.security).toEqual(path === '/api/v1/objects/{object_id}/content' ? [{ bearerAuth: [] }, {}] : [{ bearerAuth: [] }]);
+        expect(op.security).toEqual(path.startsWith('/api/v1/objects/{object_id}/content') ? [{ bearerAuth: [] }, {}] : [{ bearerAuth: [] }]);
         expect(op.responses['401']).toBeDefined();
       }
     }
