@@ -160,10 +160,9 @@ describe('verifyVisa', () => {
       const verifier = createVisaVerifier(privateTrust, { allowLoopbackHttpJku: true });
       for (const jku of ['https://10.20.30.40/jwks', 'https://[fd00::1]/jwks', 'https://169.254.169.254/jwks']) {
         const jwt = await main.visa({}, {}, { jku });
-        const started = performance.now();
+        // Refused for the address itself ("non-public"), not after a connection attempt timed out.
         const refusal = await expectRefused(verifier.verifyVisa(jwt), 'jku_not_allowed', jwt);
         expect(refusal.message).toMatch(/non-public/);
-        expect(performance.now() - started).toBeLessThan(500);
       }
     });
 
@@ -333,12 +332,11 @@ describe('verifyVisa', () => {
       await expectRefused(fresh().verifyVisa(jwt), 'malformed', jwt);
     });
 
-    it('refuses a 1 MB visa quickly, unread and without fetching', async () => {
+    it('refuses a 1 MB visa unread and without fetching', async () => {
       resetHits();
       const huge = await main.visa({ value: 'x'.repeat(1024 * 1024) });
-      const started = performance.now();
+      // Unread: no issuer could be taken from it; unfetched: the key set was never asked for.
       const refusal = await expectRefused(fresh().verifyVisa(huge), 'too_large', huge);
-      expect(performance.now() - started).toBeLessThan(100);
       expect(refusal.issuer).toBeNull();
       expect(hitsOf(main, '/jwks')).toBe(0);
     });
