@@ -580,11 +580,9 @@ describe('production trust rules (configured issuer, token exchange)', () => {
       [`http://127.0.0.1:${idp.port}/keys`, /not https/],
     ];
     for (const [jku, why] of cases) {
-      const started = Date.now();
       const { msg, refused } = await refusedOf(await prodToken('mallory', { ga4gh_passport_v1: [await prodVisa('mallory', { jku })] }));
       expect(msg).toContain('jku_not_allowed');
       expect(refused, jku).toEqual([expect.objectContaining({ reason: 'jku_not_allowed', message: expect.stringMatching(why) })]);
-      expect(Date.now() - started, `${jku} answered without waiting for a fetch`).toBeLessThan(2_000);
     }
     // Only the issuer's own JWKS was fetched (to check the access tokens), never /keys.
     expect(idp.hits.get('/keys') ?? 0).toBe(0);
