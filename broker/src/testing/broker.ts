@@ -11,7 +11,7 @@ import type { Backend } from '../backends/registry';
 import { buildBackends } from '../backends/build';
 import { loadConfig, type BackendConfig } from '../config';
 import { createLogger } from '../logging';
-import { startBroker, type BrokerHandle } from '../server';
+import { startBroker, type BrokerHandle, type StartOptions } from '../server';
 import { fetchDevToken } from '../dev/oidc';
 import { createTestDatabase, testRedisUrl } from './db';
 
@@ -51,6 +51,8 @@ export interface TestBrokerOptions {
   logDestination?: DestinationStream;
   /** More backends (WES nodes, DNAstack) whose simulators the test started itself. */
   backends?: BackendConfig[];
+  /** The health monitor's clock and start (e.g. `{ autoStart: false, now }` to drive it by hand). */
+  health?: StartOptions['health'];
 }
 
 export async function startTestBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
@@ -112,6 +114,7 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
       queueName,
       sweepEveryMs: options.sweepEveryMs ?? 1_000,
       sweepGraceMs: options.sweepGraceMs ?? 2_000,
+      ...(options.health ? { health: options.health } : {}),
     });
   let broker = await start();
   await broker.deps.registry.refreshAll();
