@@ -48,6 +48,13 @@ export interface Panel {
   /** Build of the panel when the backend says it (Cloudgene labels carry it: "(GRCh37/hg19)"). */
   build: GenomeBuild | null;
   populations: Population[];
+  /**
+   * Haplotype donors (samples) in the panel, when the backend or its operator says so; absent or
+   * null when unknown (Cloudgene's app discovery does not give it). Never estimated.
+   */
+  samples?: number | null;
+  /** Variant sites in the panel, when known; absent or null when unknown. */
+  variants?: number | null;
 }
 
 /** What a backend offers for the imputation workflow, discovered at run time. */

@@ -141,6 +141,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/backends/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One backend: health, switches, limits and catalog (and its settings, for administrators) */
+        get: operations["GetBackend"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backends/{id}/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A backend's health and its probe history with response times */
+        get: operations["GetBackendHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/panels": {
         parameters: {
             query?: never;
@@ -148,10 +182,112 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Reference panels discovered from every backend, filterable */
+        /** Reference panels of every backend, filterable by population, build and backend */
         get: operations["ListPanels"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/panels/recommendation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reference panels ranked for a cohort of the given ancestry and build, with the reasons */
+        get: operations["RecommendPanels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/backends": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a backend (administrators); its secret goes to the credential vault and is never returned */
+        post: operations["CreateBackend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/backends/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a backend defined through the admin API (administrators) */
+        patch: operations["UpdateBackend"];
+        trace?: never;
+    };
+    "/api/v1/admin/backends/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send no new runs to a backend (administrators); runs already there are followed */
+        post: operations["DisableBackend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/backends/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Let a disabled or deactivated backend take new runs again (administrators) */
+        post: operations["EnableBackend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/backends/{id}/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rediscover a backend's panels now (administrators) */
+        post: operations["SyncBackend"];
         delete?: never;
         options?: never;
         head?: never;
@@ -384,12 +520,130 @@ export interface components {
             id: string;
             name: string;
             kind: string;
+            location: string | null;
+            /** @enum {string} */
+            source: "config" | "admin";
+            /** @description False when an administrator switched it off: no new runs */
+            enabled: boolean;
+            /**
+             * @description up, slow, down, deactivated, disabled or unknown (not checked yet)
+             * @enum {string}
+             */
+            status: "up" | "slow" | "down" | "deactivated" | "disabled" | "unknown";
             healthy: boolean;
             active_runs: number;
             max_concurrent_jobs: number;
             builds: string[];
             panels: string[];
             demo: boolean;
+        };
+        BackendDetail: {
+            id: string;
+            name: string;
+            /** @enum {string} */
+            kind: "cloudgene" | "wes" | "dnastack";
+            url: string;
+            location: string | null;
+            /**
+             * @description Defined in CONFIG_FILE (read-only but for enable/disable) or through the admin API
+             * @enum {string}
+             */
+            source: "config" | "admin";
+            demo: boolean;
+            enabled: boolean;
+            /** @enum {string} */
+            status: "up" | "slow" | "down" | "deactivated" | "disabled" | "unknown";
+            disabled: {
+                /** Format: date-time */
+                at: string | null;
+                reason: string | null;
+                by?: string | null;
+            } | null;
+            deactivated: {
+                /** Format: date-time */
+                at: string;
+                reason: string | null;
+            } | null;
+            health: components["schemas"]["BackendHealthSummary"];
+            limits: {
+                max_concurrent_jobs: number;
+                poll_interval_ms: number;
+                max_poll_interval_ms: number;
+                retention_days: number;
+            };
+            active_runs: number;
+            catalog: {
+                app_id: string;
+                app_version: string;
+                builds: string[];
+                panels: string[];
+                /** Format: date-time */
+                discovered_at: string | null;
+            } | null;
+            /** @description Whether the broker holds a secret for it. The secret itself is never returned. */
+            secret_configured: boolean;
+            /** @description The kind-specific settings, for administrators only */
+            settings?: {
+                [key: string]: unknown;
+            };
+            /** @description Goes up with every change; send it back as If-Match to PATCH safely */
+            version: number;
+            /** Format: date-time */
+            created_at: string | null;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        BackendHealthSummary: {
+            /** @description False after two failed calls in a row (probes and run calls alike) */
+            healthy: boolean;
+            consecutive_failures: number;
+            /** @description Response time of the last successful probe */
+            latency_ms: number | null;
+            /** Format: date-time */
+            last_checked_at: string | null;
+            /** Format: date-time */
+            last_ok_at: string | null;
+            last_error: string | null;
+            /**
+             * Format: date-time
+             * @description First failure of the current outage; null while it answers
+             */
+            failing_since: string | null;
+        };
+        BackendHealth: {
+            backend: string;
+            /** @enum {string} */
+            status: "up" | "slow" | "down" | "deactivated" | "disabled" | "unknown";
+            enabled: boolean;
+            current: components["schemas"]["BackendHealthSummary"];
+            disabled: {
+                at: string | null;
+                reason: string | null;
+            } | null;
+            deactivated: {
+                at: string;
+                reason: string | null;
+            } | null;
+            settings: {
+                check_interval_seconds: number;
+                deactivate_after_seconds: number;
+                slow_threshold_ms: number;
+            };
+            summary: {
+                checks: number;
+                ok: number;
+                /** @description Share of the listed probes that succeeded; null without probes */
+                uptime: number | null;
+                mean_latency_ms: number | null;
+                max_latency_ms: number | null;
+            };
+            history: {
+                /** Format: date-time */
+                at: string;
+                ok: boolean;
+                latency_ms: number | null;
+                detail: string | null;
+            }[];
         };
         Panel: {
             backend: string;
@@ -405,6 +659,224 @@ export interface components {
                 id: string;
                 label: string;
             }[];
+            /** @description Samples (haplotype donors) in the panel; null when the backend does not say */
+            samples: number | null;
+            /** @description Variant sites in the panel; null when the backend does not say */
+            variants: number | null;
+            /** @description Whether its backend takes new runs (enabled and not deactivated) */
+            available: boolean;
+        };
+        PanelRecommendation: {
+            rank: number;
+            backend: string;
+            backend_name: string;
+            panel: components["schemas"]["Panel"];
+            score: number;
+            scores: {
+                population: number;
+                size: number;
+                build: number;
+                health: number;
+                capacity: number;
+            };
+            /** @description The service lifts the input over to the panel build */
+            liftover: boolean;
+            reasons: string[];
+            /** @description workflow_params to submit the run with */
+            params: {
+                backend: string;
+                refpanel: string;
+                population: string;
+                build: string;
+            };
+        };
+        /** @description A backend as in CONFIG_FILE (docs/configuration.md), discriminated by kind. `token` is the secret (Cloudgene API token, WES bearer token, DNAstack client secret); tokenEnv, tokenFile and demo are refused. */
+        BackendInput: {
+            id: string;
+            name: string;
+            /** Format: uri */
+            url: string;
+            token?: string;
+            /** @default 2 */
+            maxConcurrentJobs: number;
+            /** @default 10000 */
+            pollIntervalMs: number;
+            /** @default 300000 */
+            maxPollIntervalMs: number;
+            /** @default 7 */
+            retentionDays: number;
+            location?: string;
+            organization?: {
+                name: string;
+                /** Format: uri */
+                url: string;
+            };
+            /**
+             * @default service
+             * @enum {string}
+             */
+            credentials: "service" | "user" | "user_then_service";
+            /** @enum {string} */
+            kind: "cloudgene";
+            /** @default imputationserver2 */
+            appId: string;
+            enabled?: boolean;
+        } | {
+            id: string;
+            name: string;
+            /** Format: uri */
+            url: string;
+            token?: string;
+            /** @default 2 */
+            maxConcurrentJobs: number;
+            /** @default 10000 */
+            pollIntervalMs: number;
+            /** @default 300000 */
+            maxPollIntervalMs: number;
+            /** @default 7 */
+            retentionDays: number;
+            location?: string;
+            organization?: {
+                name: string;
+                /** Format: uri */
+                url: string;
+            };
+            /**
+             * @default service
+             * @enum {string}
+             */
+            credentials: "service" | "user" | "user_then_service";
+            /** @enum {string} */
+            kind: "wes";
+            /**
+             * @default standard
+             * @enum {string}
+             */
+            flavor: "weskit" | "standard" | "broker";
+            workflowUrl?: string;
+            workflowType?: string;
+            workflowTypeVersion?: string;
+            workflowEngine?: string;
+            workflowEngineVersion?: string;
+            workflowEngineParameters?: {
+                [key: string]: string;
+            };
+            tags?: {
+                [key: string]: string;
+            };
+            /**
+             * @default attachment
+             * @enum {string}
+             */
+            inputMode: "attachment" | "https" | "drs";
+            paramTemplate?: {
+                [key: string]: unknown;
+            };
+            panels?: {
+                id: string;
+                label?: string;
+                /** @enum {string} */
+                build: "hg19" | "hg38";
+                populations: string[];
+                samples?: number;
+                variants?: number;
+            }[];
+            catalog?: {
+                builds?: string[];
+                phasing?: string[];
+                r2Filter?: string[];
+                modes?: string[];
+            };
+            enabled?: boolean;
+        } | {
+            id: string;
+            name: string;
+            /** Format: uri */
+            url: string;
+            token?: string;
+            /** @default 2 */
+            maxConcurrentJobs: number;
+            /** @default 10000 */
+            pollIntervalMs: number;
+            /** @default 300000 */
+            maxPollIntervalMs: number;
+            /** @default 7 */
+            retentionDays: number;
+            location?: string;
+            organization?: {
+                name: string;
+                /** Format: uri */
+                url: string;
+            };
+            /**
+             * @default service
+             * @enum {string}
+             */
+            credentials: "service" | "user" | "user_then_service";
+            /** @enum {string} */
+            kind: "dnastack";
+            /** Format: uri */
+            ewesUrl?: string;
+            /** Format: uri */
+            userServiceUrl?: string;
+            /** Format: uri */
+            workflowServiceUrl?: string;
+            /** Format: uri */
+            tokenUrl?: string;
+            clientId: string;
+            resource?: string;
+            scope?: string;
+            namespace?: string;
+            workflowId: string;
+            workflowVersionId: string;
+            workflowTypeVersion?: string;
+            engineId?: string;
+            tags?: {
+                [key: string]: string;
+            };
+            paramTemplate?: {
+                [key: string]: unknown;
+            };
+            panels: {
+                id: string;
+                label?: string;
+                /** @enum {string} */
+                build: "hg19" | "hg38";
+                populations: string[];
+                samples?: number;
+                variants?: number;
+            }[];
+            catalog?: {
+                builds?: string[];
+                phasing?: string[];
+                r2Filter?: string[];
+                modes?: string[];
+            };
+            enabled?: boolean;
+        };
+        /**
+         * @description Any field of BackendInput but id, kind and enabled; null removes an optional field; token replaces the secret (null removes it, WES nodes only).
+         * @example {
+         *       "name": "AfriGen-D (new host)",
+         *       "url": "https://impute.afrigen-d.org",
+         *       "maxConcurrentJobs": 3
+         *     }
+         */
+        BackendPatch: {
+            [key: string]: unknown;
+        };
+        BackendDisable: {
+            /** @example Maintenance until Monday */
+            reason?: string;
+        };
+        BackendSync: {
+            backend: string;
+            /** Format: date-time */
+            discovered_at: string;
+            app_id: string;
+            app_version: string;
+            builds: string[];
+            panels: components["schemas"]["Panel"][];
         };
         Credential: {
             /** @example mis2 */
@@ -1184,11 +1656,119 @@ export interface operations {
             };
         };
     };
+    GetBackend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The backend id (lower-case letters, digits, dashes) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The backend (ETag: its version) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackendDetail"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    GetBackendHealth: {
+        parameters: {
+            query?: {
+                /** @description Oldest probe to list (default: 24 hours ago) */
+                since?: string;
+                /** @description Most probes to list (newest first; default 500) */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The backend id (lower-case letters, digits, dashes) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Health and history */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackendHealth"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     ListPanels: {
         parameters: {
             query?: {
+                /** @description Only panels offering this population (case-insensitive) */
                 population?: string;
+                /** @description The panel's own build */
                 build?: "hg19" | "hg38";
+                /** @description Only the panels of this backend */
                 backend?: string;
             };
             header?: never;
@@ -1228,6 +1808,476 @@ export interface operations {
             };
             /** @description Not found (or not yours) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    RecommendPanels: {
+        parameters: {
+            query: {
+                /** @description The cohort's ancestry (case-insensitive) */
+                ancestry: "AFR" | "AMR" | "EAS" | "EUR" | "SAS" | "mixed" | "unknown";
+                build: "hg19" | "hg38";
+                /** @description Only panels of this backend */
+                backend?: string;
+                /** @description Only this panel id (e.g. to check it fits your build) */
+                panel?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ranked panels, best first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ancestry: string;
+                        build: string;
+                        recommendations: components["schemas"]["PanelRecommendation"][];
+                        excluded: {
+                            backend: string;
+                            panel: string | null;
+                            reason: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    CreateBackend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackendInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackendDetail"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not an administrator (policy action backends:admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The id is taken, or the backend is defined in CONFIG_FILE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    UpdateBackend: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version you read (ETag), e.g. "3" */
+                "if-match"?: string;
+            };
+            path: {
+                /** @description The backend id (lower-case letters, digits, dashes) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackendPatch"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackendDetail"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not an administrator (policy action backends:admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The id is taken, or the backend is defined in CONFIG_FILE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    DisableBackend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The backend id (lower-case letters, digits, dashes) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["BackendDisable"];
+            };
+        };
+        responses: {
+            /** @description Disabled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackendDetail"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not an administrator (policy action backends:admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The id is taken, or the backend is defined in CONFIG_FILE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    EnableBackend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The backend id (lower-case letters, digits, dashes) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Enabled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackendDetail"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not an administrator (policy action backends:admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The id is taken, or the backend is defined in CONFIG_FILE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    SyncBackend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The backend id (lower-case letters, digits, dashes) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The catalog just discovered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackendSync"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not an administrator (policy action backends:admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The id is taken, or the backend is defined in CONFIG_FILE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The backend did not answer; its last known catalog is kept */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -12,7 +12,7 @@ import { loadWesSpecText } from '@ibroker/api-spec/index';
 import { BROKER_API_INFO, createApiApp } from './api/openapi';
 import { registerAuditList } from './api/audit_list';
 import { registerAuthRoutes } from './api/auth_routes';
-import { registerBackendsList } from './api/backends_list';
+import { registerBackendRoutes } from './api/backends_routes';
 import { registerMeGet } from './api/me_get';
 import { registerCredentialsDelete } from './api/credentials_delete';
 import { registerCredentialsList } from './api/credentials_list';
@@ -31,6 +31,7 @@ import { registerNotificationsDeliveriesList } from './api/notifications_deliver
 import type { AppDeps, AppEnv } from './http/context';
 import { ApiError, errorBody, errorResponse } from './http/errors';
 import { registerWes } from './wes/index';
+import { registerServiceRegistry } from './service_registry/index';
 import { gaCors, registerDrs } from './drs/index';
 import { registerObjectsContentGet } from './api/objects_content_get';
 import { registerRunsResultsDelete } from './api/runs_results_delete';
@@ -70,7 +71,7 @@ export function createBrokerApi(deps: AppDeps) {
   registerUploadsPost(api, deps);
   registerUploadsList(api, deps);
   registerUploadsDelete(api, deps);
-  registerBackendsList(api, deps);
+  registerBackendRoutes(api, deps);
   registerCredentialsPut(api, deps);
   registerCredentialsList(api, deps);
   registerCredentialsDelete(api, deps);
@@ -171,6 +172,7 @@ ${deps.config.demo ? '<p><strong>Demo mode:</strong> the backends are local simu
   registerWorkflowDescriptor(app, deps);
   registerWes(app, deps);
   registerDrs(app, deps);
+  registerServiceRegistry(app, deps);
   app.route('/', api);
   return app;
 }

@@ -474,3 +474,46 @@ describe('backend kinds beyond Cloudgene', () => {
     expect(problems({ CONFIG_FILE: appId, ...ISSUER })[0]).toMatch(/unknown setting "appId"/);
   });
 });
+
+describe('the registry of services', () => {
+  it('panels may state their samples and variants, and a backend its organization', () => {
+    const path = file(`backends:
+  - id: elwazi
+    kind: wes
+    name: eLwazi WES node
+    url: https://wes.example.org/ga4gh/wes/v1
+    workflowUrl: file:imputation/main.nf
+    workflowType: NFL
+    workflowTypeVersion: 22.10.0
+    organization: { name: ILIFU, url: "https://www.ilifu.ac.za" }
+    panels:
+      - { id: h3africa-v6hc-s, build: hg38, populations: [afr], samples: 4000, variants: 40000000 }
+`);
+    const [b] = loadConfig({ CONFIG_FILE: path, ...ISSUER }).backends;
+    expect(b).toMatchObject({ organization: { name: 'ILIFU' }, panels: [{ samples: 4000, variants: 40_000_000 }] });
+    const bad = file('backends:\n  - { id: n, kind: wes, name: N, url: "https://n.example.org", panels: [{ id: p, build: hg19, populations: [eur], samples: -3, variants: 1.5 }] }\n');
+    expect(problems({ CONFIG_FILE: bad, ...ISSUER })).toEqual([
+      expect.stringContaining('samples: samples must be a whole number of samples, at least 1'),
+      expect.stringContaining('variants: variants must be a whole number of sites, at least 1'),
+    ]);
+    const org = file('backends:\n  - { id: n, kind: wes, name: N, url: "https://n.example.org", organization: { name: X, url: "ftp://x" } }\n');
+    expect(problems({ CONFIG_FILE: org, ...ISSUER })[0]).toMatch(/organization\.url must be an absolute http\(s\) URL/);
+  });
+
+  it('health settings: defaults, durations with units, and bounds named in the message', () => {
+    expect(loadConfig({}).health).toEqual({ intervalMs: 300_000, deactivateAfterMs: 30 * 86_400_000, slowMs: 2_000, historyRetentionMs: 30 * 86_400_000 });
+    expect(loadConfig({}).backendsReloadMs).toBe(5_000);
+    const c = loadConfig({ HEALTH_CHECK_INTERVAL: '90', HEALTH_DEACTIVATE_AFTER: '7d', HEALTH_SLOW_THRESHOLD: '1500ms', HEALTH_HISTORY_RETENTION: '12h', BACKENDS_RELOAD_INTERVAL: '1s' });
+    expect(c.health).toEqual({ intervalMs: 90_000, deactivateAfterMs: 7 * 86_400_000, slowMs: 1_500, historyRetentionMs: 12 * 3_600_000 });
+    expect(c.backendsReloadMs).toBe(1_000);
+    expect(problems({ HEALTH_CHECK_INTERVAL: 'often', HEALTH_DEACTIVATE_AFTER: '10s' })).toEqual([
+      'HEALTH_CHECK_INTERVAL: HEALTH_CHECK_INTERVAL must be a duration from 1s to 1d, such as 5m (units ms, s, m, h, d; a bare number is seconds)',
+      'HEALTH_DEACTIVATE_AFTER: HEALTH_DEACTIVATE_AFTER must be a duration from 1m to 365d, such as 30d (units ms, s, m, h, d; a bare number is seconds)',
+    ]);
+  });
+
+  it('backend names and locations are bounded', () => {
+    const long = file(`backends:\n  - { id: n, kind: wes, name: "${'x'.repeat(201)}", url: "https://n.example.org" }\n`);
+    expect(problems({ CONFIG_FILE: long, ...ISSUER })[0]).toMatch(/name must be 1 to 200 characters/);
+  });
+});

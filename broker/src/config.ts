@@ -15,7 +15,7 @@ const commonBackendShape = {
   id: z
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'backend id must be lower-case letters, digits and dashes (e.g. "mis2")'),
-  name: z.string().min(1),
+  name: z.string().min(1, 'name must be 1 to 200 characters').max(200, 'name must be 1 to 200 characters'),
   url: httpUrl('backend url', 'https://imputationserver.sph.umich.edu'),
   /**
    * The backend's secret: a Cloudgene API token, a WES node's bearer token, DNAstack's OAuth2
@@ -31,7 +31,14 @@ const commonBackendShape = {
   maxPollIntervalMs: z.number().int().min(100).default(300_000),
   /** Days the backend keeps results (Cloudgene: 7). Used to warn when fetching runs late. */
   retentionDays: z.number().int().min(1).default(7),
-  location: z.string().optional(),
+  location: z.string().max(200, 'location must be at most 200 characters').optional(),
+  /** Who runs the service; shown in the GA4GH service registry (default: the backend's name and URL). */
+  organization: z
+    .strictObject(
+      { name: z.string().min(1), url: httpUrl('organization.url', 'https://imputationserver.sph.umich.edu') },
+      { error: unknownKeys(['name', 'url']) },
+    )
+    .optional(),
   demo: z.boolean().default(false),
   /**
    * Whose token submits runs: the broker's service account (the configured token), each user's
@@ -48,6 +55,10 @@ const panelShape = {
   label: z.string().min(1).optional(),
   build: z.enum(['hg19', 'hg38'], { error: 'build must be hg19 or hg38' }),
   populations: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'a population id is letters, digits, "_" and "-"')).min(1),
+  /** Haplotype donors in the panel, when the operator knows it (shown and used to rank panels; never guessed). */
+  samples: z.number({ error: 'samples must be a whole number of samples, at least 1' }).int('samples must be a whole number of samples, at least 1').min(1, 'samples must be a whole number of samples, at least 1').optional(),
+  /** Variant sites in the panel, when known. */
+  variants: z.number({ error: 'variants must be a whole number of sites, at least 1' }).int('variants must be a whole number of sites, at least 1').min(1, 'variants must be a whole number of sites, at least 1').optional(),
 };
 const panelSchema = z.strictObject(panelShape, { error: unknownKeys(Object.keys(panelShape)) });
 const catalogShape = {
@@ -107,15 +118,34 @@ const dnastackShape = {
   panels: z.array(panelSchema).min(1, 'a DNAstack backend needs its panels: eWES cannot say which panels a workflow offers'),
   catalog: catalogSchema.optional(),
 };
-const backendSchema = z.discriminatedUnion(
+/**
+ * One backend, as in CONFIG_FILE. The same schema validates what the admin API writes and what
+ * the `backends` table holds (broker/src/backends/store.ts), so a backend means the same thing
+ * wherever it was defined.
+ */
+const KIND_ERROR = 'kind must be one of "cloudgene" (MIS 2, TOPMed, AfriGen-D), "wes" (a GA4GH WES node) or "dnastack" (DNAstack Workbench)';
+const strictShape = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape, { error: unknownKeys(Object.keys(shape)) });
+export const backendSchema = z.discriminatedUnion('kind', [strictShape(cloudgeneShape), strictShape(wesShape), strictShape(dnastackShape)], {
+  error: KIND_ERROR,
+});
+
+/**
+ * What an administrator may set through the admin API: the same settings as CONFIG_FILE, except
+ * `tokenEnv`/`tokenFile` (an administrator gives the secret itself as `token`; it is sealed in the
+ * vault, and must not be a way to read the server's environment or files) and `demo` (reserved for
+ * the built-in simulators), plus whether it starts `enabled`.
+ */
+export const ADMIN_REFUSED_KEYS = ['tokenEnv', 'tokenFile', 'demo'] as const;
+const adminShape = <T extends z.ZodRawShape>(shape: T) => {
+  const { tokenEnv: _e, tokenFile: _f, demo: _d, ...rest } = shape;
+  return { ...rest, enabled: z.boolean({ error: 'enabled must be true or false' }).optional() };
+};
+export const adminBackendSchema = z.discriminatedUnion(
   'kind',
-  [
-    z.strictObject(cloudgeneShape, { error: unknownKeys(Object.keys(cloudgeneShape)) }),
-    z.strictObject(wesShape, { error: unknownKeys(Object.keys(wesShape)) }),
-    z.strictObject(dnastackShape, { error: unknownKeys(Object.keys(dnastackShape)) }),
-  ],
-  { error: 'kind must be one of "cloudgene" (MIS 2, TOPMed, AfriGen-D), "wes" (a GA4GH WES node) or "dnastack" (DNAstack Workbench)' },
+  [strictShape(adminShape(cloudgeneShape)), strictShape(adminShape(wesShape)), strictShape(adminShape(dnastackShape))],
+  { error: KIND_ERROR },
 );
+export type AdminBackendInput = z.infer<typeof adminBackendSchema>;
 
 export type CredentialsMode = 'service' | 'user' | 'user_then_service';
 type Parsed<T extends z.ZodRawShape> = z.infer<z.ZodObject<T>>;
@@ -127,6 +157,13 @@ export type DnastackBackendConfig = Loose<Parsed<typeof dnastackShape>>;
 export type BackendConfig = CloudgeneBackendConfig | WesBackendConfig | DnastackBackendConfig;
 export type BackendKind = BackendConfig['kind'];
 export type PanelConfig = z.infer<typeof panelSchema>;
+export const BACKEND_KINDS = ['cloudgene', 'wes', 'dnastack'] as const;
+/** Where a backend's secret comes from in CONFIG_FILE; never stored in the `backends` table. */
+export const BACKEND_SECRET_KEYS = ['token', 'tokenEnv', 'tokenFile'] as const;
+/** The per-backend limits, kept in their own column of the `backends` table. */
+export const BACKEND_LIMIT_KEYS = ['maxConcurrentJobs', 'pollIntervalMs', 'maxPollIntervalMs', 'retentionDays'] as const;
+/** Fields every kind has, kept in their own columns of the `backends` table. */
+export const BACKEND_IDENTITY_KEYS = ['id', 'kind', 'name', 'url', 'location'] as const;
 
 const passportSourceShape = {
   /** RFC 8693 token exchange at the issuer for a Passport (AAI 1.2); preferred over userinfo. */
@@ -202,6 +239,40 @@ const fileShape = {
 };
 const fileSchema = z.strictObject(fileShape, { error: unknownKeys(Object.keys(fileShape)) });
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `300`, `300s`, `5m`, `12h`, `30d` (a bare number is seconds) as milliseconds; null if not a duration. */
+export function parseDuration(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
+  if (!m) return null;
+  const ms = Number(m[1]) * DURATION_UNITS[m[2] ?? 's']!;
+  return Number.isFinite(ms) ? Math.round(ms) : null;
+}
+
+const human = (ms: number): string => {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+};
+
+/** A duration setting with its bounds in the message, e.g. "HEALTH_CHECK_INTERVAL must be a duration from 10s to 1d such as 5m". */
+const duration = (name: string, min: number, max: number, fallback: number) => {
+  const message = `${name} must be a duration from ${human(min)} to ${human(max)}, such as ${human(fallback)} (units ms, s, m, h, d; a bare number is seconds)`;
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return fallback;
+      const ms = parseDuration(v);
+      if (ms === null || ms < min || ms > max) {
+        ctx.addIssue({ code: 'custom', message });
+        return z.NEVER;
+      }
+      return ms;
+    });
+};
+
 const flag = (name: string) =>
   z.enum(['true', 'false', '1', '0'], { error: `${name} must be one of true, false, 1, 0` });
 
@@ -272,6 +343,16 @@ const envSchema = z.object({
   /** Start the demo federation (simulators + dev OIDC). Defaults to on when nothing external is configured. */
   DEMO: flag('DEMO').optional(),
   WORKER: flag('WORKER').default('true'),
+  /** How often each backend is probed (one replica per backend per interval). */
+  HEALTH_CHECK_INTERVAL: duration('HEALTH_CHECK_INTERVAL', 1_000, 86_400_000, 5 * 60_000),
+  /** A backend failing continuously this long is deactivated (no new runs) and the administrators are told. */
+  HEALTH_DEACTIVATE_AFTER: duration('HEALTH_DEACTIVATE_AFTER', 60_000, 365 * 86_400_000, 30 * 86_400_000),
+  /** A backend answering slower than this is shown as `slow`. */
+  HEALTH_SLOW_THRESHOLD: duration('HEALTH_SLOW_THRESHOLD', 1, 600_000, 2_000),
+  /** How long probe results are kept. */
+  HEALTH_HISTORY_RETENTION: duration('HEALTH_HISTORY_RETENTION', 3_600_000, 3650 * 86_400_000, 30 * 86_400_000),
+  /** How often every replica looks for backends changed by another one (admin API, health monitor). */
+  BACKENDS_RELOAD_INTERVAL: duration('BACKENDS_RELOAD_INTERVAL', 100, 600_000, 5_000),
 });
 
 export interface OidcIssuerConfig {
@@ -310,6 +391,17 @@ export interface Config {
   corsOrigins: '*' | string[];
   /** Event stream, webhooks and e-mail (notify/settings.ts). */
   notifications: NotificationSettings;
+  health: HealthConfig;
+  /** How often the registry reloads backends changed elsewhere (ms). */
+  backendsReloadMs: number;
+}
+
+/** The backend health monitor (broker/src/backends/health.ts), all in milliseconds. */
+export interface HealthConfig {
+  intervalMs: number;
+  deactivateAfterMs: number;
+  slowMs: number;
+  historyRetentionMs: number;
 }
 
 export interface DrsConfig {
@@ -439,6 +531,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     corsOrigins: e.CORS_ORIGINS.trim() === '*' ? '*' : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     notifications: notifications.settings,
+    health: {
+      intervalMs: e.HEALTH_CHECK_INTERVAL,
+      deactivateAfterMs: e.HEALTH_DEACTIVATE_AFTER,
+      slowMs: e.HEALTH_SLOW_THRESHOLD,
+      historyRetentionMs: e.HEALTH_HISTORY_RETENTION,
+    },
+    backendsReloadMs: e.BACKENDS_RELOAD_INTERVAL,
   };
 }
 

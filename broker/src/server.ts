@@ -8,8 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { bearerAuth, createTokenVerifier } from './auth/bearer';
 import { BackendRegistry, type Backend } from './backends/registry';
+import { HealthMonitor, type HealthMonitorOptions } from './backends/health';
 import { FsBlobStore } from './blobs/store';
-import type { Config } from './config';
+import type { Config, HealthConfig } from './config';
 import { buildBackends } from './backends/build';
 import { loadOrCreateKeyRing } from './crypto/box';
 import { createAuditLog } from './audit/log';
@@ -47,10 +48,10 @@ export interface StartOptions {
   workerConcurrency?: number;
   sweepEveryMs?: number;
   sweepGraceMs?: number;
-  /** How often catalogs (and so health) are refreshed from every backend. */
-  catalogRefreshMs?: number;
   /** Serve the built portal at `/` beside the APIs when portal/build is there (`npm start`); a build directory, or true for the default one. */
   portal?: boolean | string;
+  /** The health monitor's settings (default: the config's), clock and hooks; `autoStart: false` leaves it to the caller. */
+  health?: Partial<HealthConfig> & Pick<HealthMonitorOptions, 'now' | 'tickMs' | 'onDeactivated' | 'probeTimeoutMs'> & { autoStart?: boolean };
 }
 
 export interface BrokerHandle {
@@ -58,6 +59,8 @@ export interface BrokerHandle {
   port: number;
   deps: AppDeps;
   worker: RunWorker | null;
+  /** Probes the backends (worker processes only). */
+  monitor: HealthMonitor | null;
   queue: RunQueue;
   devOidc: DevOidc | null;
   demo: DemoFederation | null;
@@ -170,7 +173,12 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
     const objects = new ObjectService(ds, blobs);
     const runs = new RunService(ds, queue, box, objects);
     const metrics = createMetrics(() => runs.stateCounts());
-    const registry = new BackendRegistry(ds, backends, log);
+    const vault = createVault(ds, box);
+    // Admin-defined backends keep their secrets in the vault; every replica builds them from there.
+    const registry = new BackendRegistry(ds, backends, log, { vault });
+    await registry.sync();
+    const stopReloading = registry.startReloading(config.backendsReloadMs);
+    closers.push(async () => stopReloading());
     const audit = createAuditLog(ds, log);
     const access = createAccessControl({
       policy,
@@ -246,7 +254,7 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
       authorizeAdmin: async (c) => {
         await access.require(c, 'audit:read');
       },
-      vault: createVault(ds, box),
+      vault,
       notifications,
     };
 
@@ -281,17 +289,32 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
       closers.push(async () => clearInterval(expiry));
     }
     // Catalogs are discovered in the background: a backend that is down must not block start-up.
+    // Afterwards the health monitor rediscovers them, one replica per backend and interval.
     void registry.refreshAll();
-    const stopRefreshing = registry.startRefreshing(options.catalogRefreshMs ?? 5 * 60_000);
-    closers.push(async () => stopRefreshing());
+    let monitor: HealthMonitor | null = null;
+    if (config.runWorker) {
+      const { autoStart, now, tickMs, onDeactivated, probeTimeoutMs, ...settings } = options.health ?? {};
+      monitor = new HealthMonitor({
+        ds,
+        registry,
+        log,
+        audit,
+        settings: { ...config.health, ...settings },
+        ...(now ? { now } : {}),
+        ...(tickMs ? { tickMs } : {}),
+        ...(onDeactivated ? { onDeactivated } : {}),
+        ...(probeTimeoutMs ? { probeTimeoutMs } : {}),
+      });
+      if (autoStart !== false) monitor.start();
+      closers.push(async () => monitor!.stop());
+    }
     // Cloudgene API tokens last 30 days: check stored ones daily (token-verify route) so their
     // owners see `expiring_soon` in GET /api/v1/credentials before runs start failing.
-    if (deps.vault) {
-      const vault = deps.vault;
-      const check = cloudgeneTokenCheck(backends.map((b) => b.config));
+    {
       const flag = () =>
         vault
-          .flagExpiring(check, 7)
+          // Admin-defined backends come and go: the check covers those known at the time.
+          .flagExpiring(cloudgeneTokenCheck(registry.list().map((b) => b.config)), 7)
           .then((flagged) => {
             for (const f of flagged) {
               void audit.record({ action: 'credential.expiring', outcome: 'ok', actor: f.owner ?? undefined, object: { kind: 'credential', id: f.backendId }, reason: f.reason });
@@ -319,7 +342,7 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
       void honoListener(req, res);
     };
 
-    return { url: publicUrl, port, deps, worker, queue, devOidc, demo, portal: portal !== null, close };
+    return { url: publicUrl, port, deps, worker, monitor, queue, devOidc, demo, portal: portal !== null, close };
   } catch (err) {
     await close();
     throw err;

@@ -129,6 +129,11 @@ export const addFormats = ((addFormatsModule as unknown as { default?: typeof ad
 
 export interface OpenApiSchemasOptions {
   specPath: string;
+  /**
+   * The document itself, when it is not a bundled JSON file (the Service Registry's YAML refers
+   * to service-info's schemas by URL; registry-schema.ts inlines them first).
+   */
+  document?: unknown;
   /** Ajv id of the compiled document, e.g. `ga4gh-drs-1.5.0`. */
   id: string;
   /** Name used in messages, e.g. `WES 1.1.0`. */
@@ -157,7 +162,7 @@ export class OpenApiSchemas {
     this.label = o.label;
     this.id = o.id;
     this.errorSchema = o.errorSchema;
-    this.spec = JSON.parse(readFileSync(o.specPath, 'utf8')) as OpenApiDocument;
+    this.spec = (o.document ?? JSON.parse(readFileSync(o.specPath, 'utf8'))) as OpenApiDocument;
     if (!this.spec.openapi.startsWith('3.0')) throw new Error(`expected an OpenAPI 3.0 document, got ${this.spec.openapi}`);
     if (!(o.errorSchema in this.spec.components.schemas)) throw new Error(`${o.label} has no component schema ${o.errorSchema}`);
     this.ajv = new Ajv({ strict: true, strictTypes: true, strictRequired: false, allErrors: true, allowUnionTypes: true });

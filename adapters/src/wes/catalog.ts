@@ -39,6 +39,11 @@ function build(value: unknown): GenomeBuild | null {
   return value === 'hg19' || value === 'hg38' ? value : null;
 }
 
+/** A positive whole count as another broker states it (`samples`, `variants`); anything else is unknown. */
+function count(value: unknown): number | null {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : null;
+}
+
 /**
  * The remote broker's `{panels: [{backend, key, id, version, label, build, populations}]}`: one
  * entry per panel key, populations merged when several of its backends offer the same panel.
@@ -58,6 +63,8 @@ export function parseBrokerPanels(body: unknown): Panel[] {
       for (const pop of populations) if (!existing.populations.some((e) => e.id === pop.id)) existing.populations.push(pop);
       continue;
     }
+    const samples = count(p.samples);
+    const variants = count(p.variants);
     byKey.set(key, {
       key,
       id: asString(p.id) ?? key,
@@ -65,6 +72,8 @@ export function parseBrokerPanels(body: unknown): Panel[] {
       label: asString(p.label) ?? key,
       build: build(p.build),
       populations,
+      ...(samples !== null ? { samples } : {}),
+      ...(variants !== null ? { variants } : {}),
     });
   }
   return [...byKey.values()];

@@ -1,26 +1,18 @@
-/** GET /api/v1/backends and GET /api/v1/panels: the configured services and their discovered panels. */
+/** GET /api/v1/backends: every backend of this broker, its health in one word, and what it offers. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { BACKEND_STATUSES, backendStatus } from '../backends/status';
 import type { AppDeps, AppEnv } from '../http/context';
 import { errorResponses } from './openapi';
-
-const Population = z.object({ id: z.string(), label: z.string() });
-const PanelSchema = z
-  .object({
-    backend: z.string(),
-    key: z.string().openapi({ example: 'apps@1000g-phase-3-v5@2.0.0' }),
-    id: z.string().openapi({ example: '1000g-phase-3-v5' }),
-    version: z.string().nullable(),
-    label: z.string(),
-    build: z.enum(['hg19', 'hg38']).nullable(),
-    populations: z.array(Population),
-  })
-  .openapi('Panel');
 
 const BackendSchema = z
   .object({
     id: z.string(),
     name: z.string(),
     kind: z.string(),
+    location: z.string().nullable(),
+    source: z.enum(['config', 'admin']),
+    enabled: z.boolean().openapi({ description: 'False when an administrator switched it off: no new runs' }),
+    status: z.enum(BACKEND_STATUSES).openapi({ description: 'up, slow, down, deactivated, disabled or unknown (not checked yet)' }),
     healthy: z.boolean(),
     active_runs: z.number().int(),
     max_concurrent_jobs: z.number().int(),
@@ -30,7 +22,7 @@ const BackendSchema = z
   })
   .openapi('Backend');
 
-const listBackends = createRoute({
+const route = createRoute({
   method: 'get',
   path: '/api/v1/backends',
   operationId: 'ListBackends',
@@ -42,55 +34,32 @@ const listBackends = createRoute({
   },
 });
 
-const listPanels = createRoute({
-  method: 'get',
-  path: '/api/v1/panels',
-  operationId: 'ListPanels',
-  summary: 'Reference panels discovered from every backend, filterable',
-  security: [{ bearerAuth: [] }],
-  request: {
-    query: z.object({
-      population: z.string().max(64).optional().openapi({ example: 'afr' }),
-      build: z.enum(['hg19', 'hg38']).optional(),
-      backend: z.string().max(64).optional(),
-    }),
-  },
-  responses: {
-    200: { description: 'Panels', content: { 'application/json': { schema: z.object({ panels: z.array(PanelSchema) }) } } },
-    ...errorResponses,
-  },
-});
-
 export function registerBackendsList(api: OpenAPIHono<AppEnv>, deps: AppDeps): void {
-  api.use(listBackends.getRoutingPath(), deps.authenticate);
-  api.use(listPanels.getRoutingPath(), deps.authenticate);
-  api.openapi(listBackends, async (c) => {
+  api.use(route.getRoutingPath(), deps.authenticate);
+  api.openapi(route, async (c) => {
     const views = await deps.registry.views();
-    return c.json(
-      {
-        backends: views.map((v) => ({
+    const backends = await Promise.all(
+      views.map(async (v) => {
+        const backend = deps.registry.get(v.id);
+        const meta = deps.registry.meta(v.id);
+        const state = await deps.registry.state(v.id);
+        return {
           id: v.id,
           name: v.name,
           kind: v.kind,
+          location: backend?.config.location ?? null,
+          source: meta?.source ?? 'config',
+          enabled: v.enabled,
+          status: backendStatus({ enabled: v.enabled, deactivatedAt: meta?.deactivatedAt ?? null }, state, deps.config.health.slowMs),
           healthy: v.healthy,
           active_runs: v.activeRuns,
           max_concurrent_jobs: v.maxConcurrentJobs,
           builds: v.catalog?.builds ?? [],
           panels: v.catalog?.panels.map((p) => p.id) ?? [],
-          demo: deps.registry.get(v.id)?.config.demo ?? false,
-        })),
-      },
-      200,
+          demo: backend?.config.demo ?? false,
+        };
+      }),
     );
-  });
-  api.openapi(listPanels, async (c) => {
-    const q = c.req.valid('query');
-    const views = await deps.registry.views();
-    const panels = views
-      .filter((v) => !q.backend || v.id === q.backend)
-      .flatMap((v) => (v.catalog?.panels ?? []).map((p) => ({ backend: v.id, ...p })))
-      .filter((p) => !q.build || p.build === q.build)
-      .filter((p) => !q.population || p.populations.some((x) => x.id.toLowerCase() === q.population!.toLowerCase()));
-    return c.json({ panels }, 200);
+    return c.json({ backends }, 200);
   });
 }

@@ -20,6 +20,8 @@ export function panelsFrom(panels: readonly PanelConfig[] | undefined): Panel[] 
     label: p.label ?? p.id,
     build: p.build,
     populations: p.populations.map((id) => ({ id, label: id.toUpperCase() })),
+    ...(p.samples !== undefined ? { samples: p.samples } : {}),
+    ...(p.variants !== undefined ? { variants: p.variants } : {}),
   }));
 }
 

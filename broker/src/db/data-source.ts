@@ -5,6 +5,7 @@ import { Audit1763900000000 } from './migrations/0002-audit';
 import { Vault1763900000001 } from './migrations/0003-vault';
 import { Sessions1763900000002 } from './migrations/0004-sessions';
 import { Objects1764000000000 } from './migrations/0005-objects';
+import { Backends1764000000150 } from './migrations/0007-backends';
 import { Events1764100000000 } from './migrations/0006-events';
 import { OutputReferences1764000000900 } from './migrations/0009-output-references';
 
@@ -20,6 +21,7 @@ export async function openDatabase(url: string, options: { poolSize?: number } =
       Vault1763900000001,
       Sessions1763900000002,
       Objects1764000000000,
+      Backends1764000000150,
       OutputReferences1764000000900,
       Events1764100000000,
     ],

@@ -119,6 +119,10 @@ export interface BackendState {
   latencyMs: number | null;
   catalog: unknown;
   catalogAt: Date | null;
+  /** First failure of the current outage (probes and run calls alike); null while healthy. */
+  failingSince?: Date | null;
+  /** Until when a replica has claimed the next health probe. */
+  nextCheckAt?: Date | null;
 }
 
 const ts = { type: 'timestamptz' as const, nullable: true };
@@ -202,6 +206,8 @@ export const BackendStateEntity = new EntitySchema<BackendState>({
     latencyMs: { type: 'integer', name: 'latency_ms', nullable: true },
     catalog: { type: 'jsonb', nullable: true },
     catalogAt: { ...ts, name: 'catalog_at' },
+    failingSince: { ...ts, name: 'failing_since' },
+    nextCheckAt: { ...ts, name: 'next_check_at' },
   },
 });
 

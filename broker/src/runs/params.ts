@@ -26,6 +26,9 @@ export interface Candidate {
   catalog: Catalog | null;
   activeRuns: number;
   maxConcurrentJobs: number;
+  /** Backends an operator switched off (or the registry deactivated) are never candidates. */
+  enabled?: boolean;
+  deactivated?: boolean;
 }
 
 export interface ResolvedRun {
@@ -35,6 +38,9 @@ export interface ResolvedRun {
   /** Plain-language reasons for the choice, kept on the run for its owner. */
   reasons: string[];
 }
+
+/** A backend that may take runs at all (not switched off or deactivated). */
+export const usable = (c: Candidate) => c.enabled !== false && c.deactivated !== true;
 
 const MODE_ALIASES: Record<string, string> = { qconly: 'qc_only', 'qc-only': 'qc_only' };
 
@@ -90,13 +96,17 @@ export function resolveRun(
     throw badRequest(`workflow_params.refpanel is required. Available reference panels: ${list(panels)}.`);
   }
 
-  let pool = candidates;
+  let pool = candidates.filter(usable);
   if (requested !== 'auto') {
     pool = candidates.filter((c) => c.id === requested);
     if (!pool.length) {
-      throw badRequest(`Unknown backend '${requested}'. Use 'auto' or one of: ${list(candidates.map((c) => c.id))}.`);
+      throw badRequest(`Unknown backend '${requested}'. Use 'auto' or one of: ${list(candidates.filter(usable).map((c) => c.id))}.`);
+    }
+    if (!usable(pool[0]!)) {
+      throw badRequest(`Backend '${requested}' is switched off on this broker. Use 'auto' or one of: ${list(candidates.filter(usable).map((c) => c.id))}.`);
     }
   }
+  if (!pool.length) throw badRequest('No backend is taking runs on this broker right now: every one is switched off.');
   const known = pool.filter((c) => c.catalog);
   if (!known.length) {
     throw badRequest(

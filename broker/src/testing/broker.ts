@@ -11,7 +11,7 @@ import type { Backend } from '../backends/registry';
 import { buildBackends } from '../backends/build';
 import { loadConfig, type BackendConfig } from '../config';
 import { createLogger } from '../logging';
-import { startBroker, type BrokerHandle } from '../server';
+import { startBroker, type BrokerHandle, type StartOptions } from '../server';
 import { fetchDevToken } from '../dev/oidc';
 import { createTestDatabase, testRedisUrl } from './db';
 
@@ -53,6 +53,8 @@ export interface TestBrokerOptions {
   backends?: BackendConfig[];
   /** Serve the built portal at `/` (the portal's browser tests); see StartOptions.portal. */
   portal?: boolean | string;
+  /** The health monitor's clock and start (e.g. `{ autoStart: false, now }` to drive it by hand). */
+  health?: StartOptions['health'];
 }
 
 export async function startTestBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
@@ -115,6 +117,7 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
       sweepEveryMs: options.sweepEveryMs ?? 1_000,
       sweepGraceMs: options.sweepGraceMs ?? 2_000,
       ...(options.portal ? { portal: options.portal } : {}),
+      ...(options.health ? { health: options.health } : {}),
     });
   let broker = await start();
   await broker.deps.registry.refreshAll();
