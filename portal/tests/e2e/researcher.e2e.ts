@@ -257,8 +257,10 @@ describe.runIf(browserAvailable())('portal: a researcher in the browser', () => 
     // The dev provider's end-session page may ask to confirm.
     const confirm = page.getByRole('button', { name: /yes|sign me out/i });
     if (await confirm.count()) await confirm.first().click();
+    // The provider sends her back to the portal's public welcome page.
+    await page.waitForURL(`${base}/`);
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toContain('Genotype imputation');
     expect((await context.request.get(`${base}/auth/session`).then((r) => r.json())) as { authenticated: boolean }).toMatchObject({ authenticated: false });
-    await gotoReady(page, `${base}/`);
     await expect.poll(() => page.getByRole('link', { name: /Sign in/ }).count()).toBeGreaterThan(0);
     expect(await page.getByText('Signed in as').count()).toBe(0);
   });
