@@ -37,7 +37,6 @@ describe.runIf(browserAvailable())('portal: the federation features', () => {
     tb = await startTestBroker({ portal: BUILD_DIR, timing: { imputation: 6_000 }, env: { WEBHOOK_ALLOW_PRIVATE: 'true' } });
     base = tb.url;
     alice = await openBrowser();
-    await signIn(alice.page, base, 'alice');
   });
 
   afterAll(async () => {
@@ -48,6 +47,7 @@ describe.runIf(browserAvailable())('portal: the federation features', () => {
 
   it('registers a webhook (secret shown once) and e-mail preferences', async () => {
     const { page } = alice;
+    await signIn(page, base, 'alice');
     await gotoReady(page, `${base}/settings`);
     await page.getByLabel(/^URL/).fill(hookUrl);
     await page.getByRole('button', { name: 'Add the webhook' }).click();
