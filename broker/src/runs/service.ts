@@ -219,6 +219,59 @@ export class RunService {
     return { runs: page, nextPageToken: more ? encodePageToken(page[page.length - 1]!.seq) : '', total };
   }
 
+  /** The caller's batch, or 404 (another user's batch is not confirmed). */
+  async getBatch(id: string, ownerKey: string): Promise<Batch> {
+    const missing = notFound(`Batch '${id.slice(0, 80)}' was not found.`);
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw missing;
+    const batch = await this.ds.getRepository(BatchEntity).findOneBy({ id: id.toLowerCase() });
+    if (!batch || batch.ownerKey !== ownerKey) throw missing;
+    return batch;
+  }
+
+  /** The caller's batches, newest first, keyset-paged on `seq` like the run list. */
+  async listBatches(ownerKey: string, pageSize: number, pageToken: string | undefined): Promise<{ batches: Batch[]; nextPageToken: string }> {
+    const qb = this.ds
+      .getRepository(BatchEntity)
+      .createQueryBuilder('b')
+      .where('b.owner_key = :ownerKey', { ownerKey })
+      .orderBy('b.seq', 'DESC')
+      .take(pageSize + 1);
+    if (pageToken) qb.andWhere('b.seq < :seq', { seq: decodePageToken(pageToken) });
+    const rows = await qb.getMany();
+    const more = rows.length > pageSize;
+    const page = more ? rows.slice(0, pageSize) : rows;
+    return { batches: page, nextPageToken: more ? encodePageToken(page[page.length - 1]!.seq) : '' };
+  }
+
+  /** Runs of each batch by WES state. */
+  async batchCounts(ids: string[]): Promise<Map<string, Record<string, number>>> {
+    const out = new Map<string, Record<string, number>>(ids.map((id) => [id, {}]));
+    if (!ids.length) return out;
+    const rows = (await this.ds.query(`SELECT batch_id, state, count(*)::int AS n FROM runs WHERE batch_id = ANY($1::uuid[]) GROUP BY batch_id, state`, [
+      ids,
+    ])) as { batch_id: string; state: string; n: number }[];
+    for (const r of rows) out.get(r.batch_id)![r.state] = r.n;
+    return out;
+  }
+
+  /** The batch's run ids, in submission order. */
+  async batchRunIds(id: string): Promise<string[]> {
+    const rows = (await this.ds.query(`SELECT id FROM runs WHERE batch_id = $1 ORDER BY seq`, [id])) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  /** Cancels every run of the batch not yet finished; returns how many were asked to stop. */
+  async cancelBatch(id: string): Promise<number> {
+    const runs = await this.runs
+      .createQueryBuilder('r')
+      .where('r.batch_id = :id', { id })
+      .andWhere('r.state NOT IN (:...terminal)', { terminal: [...TERMINAL_STATES] })
+      .andWhere('r.cancel_requested = false')
+      .getMany();
+    for (const run of runs) await this.cancel(run);
+    return runs.length;
+  }
+
   /** The run's results: outputs, files opened out of its zips, and its bundles. */
   async results(runId: string): Promise<StoredObject[]> {
     return this.objects.ofRun(runId, ['output', 'member', 'bundle']);

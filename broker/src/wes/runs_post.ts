@@ -176,7 +176,7 @@ async function parseMultipart(deps: AppDeps, request: Request): Promise<ParsedBo
 }
 
 /** Removes what this request staged; bytes of objects the broker already held are not touched. */
-async function removeStaged(deps: AppDeps, staged: StagedInput[]): Promise<void> {
+export async function removeStaged(deps: AppDeps, staged: StagedInput[]): Promise<void> {
   await Promise.all(staged.filter((s) => s.blob.key && !s.reused).map((s) => deps.blobs.delete(s.blob.key)));
 }
 
