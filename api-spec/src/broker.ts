@@ -55,6 +55,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{run_id}/routing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How a run was routed: the choice and why, every submission attempt (failovers), its schedule and batch */
+        get: operations["GetRunRouting"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/routes/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Where a run with these parameters would go now, why, and the failover order (nothing is submitted) */
+        post: operations["PreviewRoute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your batches, newest first, with their runs by state */
+        get: operations["ListBatches"];
+        put?: never;
+        /** Submit up to 500 runs at once (inputs by https URL or drs:// URI); all are accepted or none */
+        post: operations["CreateBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/batches/{batch_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of your batches: its runs by state, and their ids */
+        get: operations["GetBatch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/batches/{batch_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a batch's runs that have not finished; answers the batch's summary */
+        post: operations["CancelBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/objects/{object_id}/content": {
         parameters: {
             query?: never;
@@ -491,6 +577,110 @@ export interface components {
             objects_deleted: number;
             bytes_deleted: number;
         };
+        RunRouting: {
+            /** @description 'auto' or the backend id the client named */
+            requested_backend: string;
+            backend: string | null;
+            reasons: string[];
+            attempts: components["schemas"]["RoutingAttempt"][];
+            not_before: string | null;
+            batch_id: string | null;
+        };
+        RoutingAttempt: {
+            backend: string;
+            started_at: string;
+            /** @enum {string} */
+            outcome: "submitted" | "failed_over" | "failed";
+            message: string;
+        };
+        RoutePreview: {
+            /** @description The backend the run would go to */
+            backend: string;
+            reasons: string[];
+            /** @description In the order failover would try them; ineligible ones last */
+            candidates: components["schemas"]["RouteCandidate"][];
+        };
+        RouteCandidate: {
+            backend: string;
+            name: string;
+            eligible: boolean;
+            /** @description How the backend stands (eligible) or why it cannot take the run */
+            reason: string;
+        };
+        RoutePreviewRequest: {
+            /**
+             * @description As in a WES run (files may be left out)
+             * @example {
+             *       "refpanel": "1000g-phase-3-v5",
+             *       "population": "eur",
+             *       "build": "hg19",
+             *       "backend": "auto"
+             *     }
+             */
+            workflow_params: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description The build of the files (as an upload's `vcf.build` says), used when workflow_params.build is absent
+             * @enum {string}
+             */
+            detected_build?: "hg19" | "hg38";
+        };
+        BatchCreated: {
+            batch_id: string;
+            run_ids: string[];
+        };
+        BatchRequest: {
+            name?: string;
+            /** @description Given to every run of the batch (a run's own tags win) */
+            tags?: {
+                [key: string]: string;
+            };
+            runs: {
+                /**
+                 * @description As in a WES run; `files` lists https URLs or drs:// URIs
+                 * @example {
+                 *       "files": [
+                 *         "drs://broker.example.org/5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b"
+                 *       ],
+                 *       "refpanel": "1000g-phase-3-v5",
+                 *       "population": "eur"
+                 *     }
+                 */
+                workflow_params: {
+                    [key: string]: unknown;
+                };
+                tags?: {
+                    [key: string]: string;
+                };
+            }[];
+        };
+        BatchList: {
+            batches: components["schemas"]["BatchSummary"][];
+            next_page_token: string;
+        };
+        BatchSummary: {
+            batch_id: string;
+            name: string | null;
+            created_at: string;
+            tags: {
+                [key: string]: string;
+            };
+            runs_total: number;
+            /**
+             * @description Runs by WES state
+             * @example {
+             *       "QUEUED": 3,
+             *       "RUNNING": 2,
+             *       "COMPLETE": 5
+             *     }
+             */
+            counts: {
+                [key: string]: number;
+            };
+            /** @description In submission order (single batch only) */
+            run_ids?: string[];
+        };
         Upload: {
             id: string;
             /** @example drs://broker.example.org/5b0e8f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b */
@@ -699,6 +889,7 @@ export interface components {
             token?: string;
             /** @default 2 */
             maxConcurrentJobs: number;
+            maxRequestsPerMinute?: number;
             /** @default 10000 */
             pollIntervalMs: number;
             /** @default 300000 */
@@ -729,6 +920,7 @@ export interface components {
             token?: string;
             /** @default 2 */
             maxConcurrentJobs: number;
+            maxRequestsPerMinute?: number;
             /** @default 10000 */
             pollIntervalMs: number;
             /** @default 300000 */
@@ -796,6 +988,7 @@ export interface components {
             token?: string;
             /** @default 2 */
             maxConcurrentJobs: number;
+            maxRequestsPerMinute?: number;
             /** @default 10000 */
             pollIntervalMs: number;
             /** @default 300000 */
@@ -1256,6 +1449,316 @@ export interface operations {
             };
             /** @description Only administrators may delete results */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    GetRunRouting: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The routing */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRouting"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    PreviewRoute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutePreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description The route */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutePreview"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    ListBatches: {
+        parameters: {
+            query?: {
+                /** @description At most 1000 (default 50) */
+                page_size?: string;
+                /** @description next_page_token of the previous page */
+                page_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Batches */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchList"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    CreateBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchRequest"];
+            };
+        };
+        responses: {
+            /** @description Every run stored and queued */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchCreated"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed to submit runs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    GetBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                batch_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The batch */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchSummary"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    CancelBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                batch_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The batch after the cancel requests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchSummary"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

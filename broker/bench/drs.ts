@@ -30,6 +30,9 @@ export interface DrsResult {
     sha256Ok: boolean;
     diskReadMbps: number;
     ratioVsDiskRead: number;
+    /** The same client (fetch + SHA-256) against a bare Hono route streaming the file. */
+    bareRouteMbps: number;
+    ratioVsBareRoute: number;
     memory: { idleRssMb: number; peakRssMb: number; growthMb: number; flat: boolean; limitMb: number };
   };
 }
@@ -125,27 +128,35 @@ export async function benchDrs(log: (s: string) => void): Promise<DrsResult> {
     const diskMbps = downloadBytes / MB / diskS;
     log(`  baseline disk read: ${diskS.toFixed(2)} s, ${diskMbps.toFixed(0)} MiB/s`);
 
+    /** Downloads a URL the way a client does (fetch, SHA-256 of every chunk); seconds and the digest. */
+    const fetchAll = async (url: string, headers: Record<string, string>) => {
+      const t = performance.now();
+      const res = await fetch(url, { headers });
+      if (res.status !== 200 || !res.body) throw new Error(`download answered HTTP ${res.status}`);
+      const sha = createHash('sha256');
+      let got = 0;
+      const reader = res.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        got += value.byteLength;
+        sha.update(value);
+      }
+      return { seconds: (performance.now() - t) / 1000, ok: got === downloadBytes && sha.digest('hex') === big.sha256 };
+    };
+    // The same client against a bare Hono route streaming the file: HTTP, fetch and hashing without the broker.
+    const bare = await fetchAll(`${baselineChild.info.url}/file?path=${encodeURIComponent(path)}`, {});
+    const bareMbps = downloadBytes / MB / bare.seconds;
+    log(`  baseline bare Hono file route, same client: ${bare.seconds.toFixed(2)} s, ${bareMbps.toFixed(0)} MiB/s`);
+
     await sleep(500);
     const sampler = sampleRss(info.pid, 100);
     await sleep(300);
     const idle = sampler.read()!;
-    const t0 = performance.now();
-    const res = await fetch(`${info.url}/api/v1/objects/${bigId}/content`, { headers: auth });
-    if (res.status !== 200 || !res.body) throw new Error(`download answered HTTP ${res.status}`);
-    const sha = createHash('sha256');
-    let got = 0;
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      got += value.byteLength;
-      sha.update(value);
-    }
-    const seconds = (performance.now() - t0) / 1000;
+    const { seconds, ok: sha256Ok } = await fetchAll(`${info.url}/api/v1/objects/${bigId}/content`, auth);
     await sleep(200);
     const samples: MemSample[] = sampler.stop();
     const peak = Math.max(...samples.map((s) => s.rssKb));
-    const sha256Ok = got === downloadBytes && sha.digest('hex') === big.sha256;
     const mbps = downloadBytes / MB / seconds;
     const growthMb = mb(peak - idle.rssKb);
     const flat = mb(peak) < limitMb && growthMb < 100;
@@ -164,6 +175,8 @@ export async function benchDrs(log: (s: string) => void): Promise<DrsResult> {
         sha256Ok,
         diskReadMbps: Math.round(diskMbps),
         ratioVsDiskRead: Math.round((mbps / diskMbps) * 1000) / 1000,
+        bareRouteMbps: Math.round(bareMbps),
+        ratioVsBareRoute: Math.round((mbps / bareMbps) * 100) / 100,
         memory: { idleRssMb: mb(idle.rssKb), peakRssMb: mb(peak), growthMb, flat, limitMb },
       },
     };

@@ -38,6 +38,12 @@ import { registerRunsResultsDelete } from './api/runs_results_delete';
 import { registerUploadsDelete } from './api/uploads_delete';
 import { registerUploadsList } from './api/uploads_list';
 import { registerUploadsPost } from './api/uploads_post';
+import { registerBatchesCancel } from './api/batches_cancel';
+import { registerBatchesGet } from './api/batches_get';
+import { registerBatchesList } from './api/batches_list';
+import { registerBatchesPost } from './api/batches_post';
+import { registerRoutesPreview } from './api/routes_preview';
+import { registerRunsRoutingGet } from './api/runs_routing_get';
 import { loadDrsSpecText } from '@ibroker/api-spec/index';
 
 const swaggerDir = join(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'), '..');
@@ -67,6 +73,12 @@ export function createBrokerApi(deps: AppDeps) {
   registerRunsOutputsGet(api, deps);
   registerRunsPasswordGet(api, deps);
   registerRunsResultsDelete(api, deps);
+  registerRunsRoutingGet(api, deps);
+  registerRoutesPreview(api, deps);
+  registerBatchesPost(api, deps);
+  registerBatchesList(api, deps);
+  registerBatchesGet(api, deps);
+  registerBatchesCancel(api, deps);
   registerObjectsContentGet(api, deps);
   registerUploadsPost(api, deps);
   registerUploadsList(api, deps);

@@ -26,6 +26,11 @@ const commonBackendShape = {
   tokenFile: z.string().min(1).optional(),
   /** Jobs the broker lets run at once on this backend (Cloudgene default 2, TOPMed 3). */
   maxConcurrentJobs: z.number().int().min(1).max(100).default(2),
+  /**
+   * Calls the broker makes to this backend per minute, counted over every replica (PostgreSQL);
+   * beyond it calls wait for the next minute. Unset: no limit but the backend's own 429s.
+   */
+  maxRequestsPerMinute: z.number().int().min(1).max(100_000).optional(),
   /** First poll delay; polling backs off from here up to `maxPollIntervalMs`. */
   pollIntervalMs: z.number().int().min(100).default(10_000),
   maxPollIntervalMs: z.number().int().min(100).default(300_000),
@@ -161,7 +166,7 @@ export const BACKEND_KINDS = ['cloudgene', 'wes', 'dnastack'] as const;
 /** Where a backend's secret comes from in CONFIG_FILE; never stored in the `backends` table. */
 export const BACKEND_SECRET_KEYS = ['token', 'tokenEnv', 'tokenFile'] as const;
 /** The per-backend limits, kept in their own column of the `backends` table. */
-export const BACKEND_LIMIT_KEYS = ['maxConcurrentJobs', 'pollIntervalMs', 'maxPollIntervalMs', 'retentionDays'] as const;
+export const BACKEND_LIMIT_KEYS = ['maxConcurrentJobs', 'maxRequestsPerMinute', 'pollIntervalMs', 'maxPollIntervalMs', 'retentionDays'] as const;
 /** Fields every kind has, kept in their own columns of the `backends` table. */
 export const BACKEND_IDENTITY_KEYS = ['id', 'kind', 'name', 'url', 'location'] as const;
 

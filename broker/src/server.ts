@@ -304,7 +304,21 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
         settings: { ...config.health, ...settings },
         ...(now ? { now } : {}),
         ...(tickMs ? { tickMs } : {}),
-        ...(onDeactivated ? { onDeactivated } : {}),
+        async onDeactivated(event) {
+          // The audit trail has it already; administrators with ADMIN_EMAILS get it in their mailbox.
+          const name = registry.get(event.backend)?.config.name ?? event.backend;
+          await notifications.notifyAdmins({
+            subject: `Backend ${event.backend} deactivated after a long outage`,
+            text: [
+              `The broker at ${publicUrl} deactivated backend ${event.backend} (${name}) at ${event.at.toISOString()}.`,
+              '',
+              event.reason,
+              '',
+              'No new run is sent to it while it is deactivated; runs already there are followed as before.',
+            ].join('\n'),
+          });
+          await onDeactivated?.(event);
+        },
         ...(probeTimeoutMs ? { probeTimeoutMs } : {}),
       });
       if (autoStart !== false) monitor.start();

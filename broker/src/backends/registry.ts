@@ -56,7 +56,13 @@ export interface BackendView {
   healthy: boolean;
   catalog: Catalog | null;
   activeRuns: number;
+  /** Runs routed there that wait for a job slot (not yet submitted). */
+  queuedRuns: number;
   maxConcurrentJobs: number;
+  /** Failures in a row of calls and probes (0 after any success). */
+  consecutiveFailures: number;
+  /** Failed health probes in the last hour. */
+  recentFailures: number;
   /** False: switched off by an administrator; never a candidate for new runs. */
   enabled: boolean;
   /** True: deactivated by the health monitor; never a candidate for new runs. */
@@ -412,6 +418,21 @@ export class BackendRegistry {
 
   /** Every backend with what routing needs; `enabled`/`deactivated` say which may take new runs. */
   async views(): Promise<BackendView[]> {
+    // One query each for the run counts and the probe history of all backends.
+    const [counts, probes] = await Promise.all([
+      this.ds.query(
+        `SELECT backend_id, count(*) FILTER (WHERE submit_intent_at IS NOT NULL)::int AS active,
+                count(*) FILTER (WHERE submit_intent_at IS NULL)::int AS queued
+           FROM runs WHERE backend_id IS NOT NULL AND state <> ALL($1::text[]) GROUP BY backend_id`,
+        [[...TERMINAL_STATES]],
+      ) as Promise<{ backend_id: string; active: number; queued: number }[]>,
+      this.ds.query(
+        `SELECT backend_id, count(*)::int AS failed FROM backend_health
+          WHERE NOT ok AND at > now() - interval '1 hour' GROUP BY backend_id`,
+      ) as Promise<{ backend_id: string; failed: number }[]>,
+    ]);
+    const load = new Map(counts.map((r) => [r.backend_id, r]));
+    const failed = new Map(probes.map((r) => [r.backend_id, r.failed]));
     return Promise.all(
       [...this.entries.values()].map(async ({ backend: b, meta }) => {
         const state = await this.state(b.config.id);
@@ -421,8 +442,11 @@ export class BackendRegistry {
           kind: b.config.kind,
           healthy: state.healthy,
           catalog: await this.catalog(b.config.id),
-          activeRuns: await this.activeRuns(b.config.id),
+          activeRuns: load.get(b.config.id)?.active ?? 0,
+          queuedRuns: load.get(b.config.id)?.queued ?? 0,
           maxConcurrentJobs: b.config.maxConcurrentJobs,
+          consecutiveFailures: state.consecutiveFailures,
+          recentFailures: failed.get(b.config.id) ?? 0,
           enabled: meta.enabled,
           deactivated: meta.deactivatedAt !== null,
         };

@@ -8,6 +8,7 @@ import { Objects1764000000000 } from './migrations/0005-objects';
 import { Backends1764000000150 } from './migrations/0007-backends';
 import { Events1764100000000 } from './migrations/0006-events';
 import { OutputReferences1764000000900 } from './migrations/0009-output-references';
+import { Routing1764200000000 } from './migrations/0008-routing';
 
 /** Builds and initializes the DataSource, applying pending migrations (PostgreSQL only). */
 export async function openDatabase(url: string, options: { poolSize?: number } = {}): Promise<DataSource> {
@@ -24,6 +25,7 @@ export async function openDatabase(url: string, options: { poolSize?: number } =
       Backends1764000000150,
       OutputReferences1764000000900,
       Events1764100000000,
+      Routing1764200000000,
     ],
     migrationsRun: false,
     synchronize: false,

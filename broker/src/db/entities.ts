@@ -68,6 +68,35 @@ export interface Run {
   leaseUntil: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** A scheduled run waits in QUEUED until then. */
+  notBefore: Date | null;
+  batchId: string | null;
+  /** `auto` only: the backends failover may still try, in order. */
+  candidates: string[];
+  /** Each submission attempt, for the owner (GET /api/v1/runs/{id}/routing). */
+  attempts: RunAttempt[];
+  /** Why the first backend was chosen. */
+  reasons: string[];
+}
+
+export interface RunAttempt {
+  backend: string;
+  started_at: string;
+  outcome: 'submitted' | 'failed_over' | 'failed';
+  message: string;
+}
+
+/** Many runs submitted in one request. */
+export interface Batch {
+  id: string;
+  seq: number;
+  ownerKey: string;
+  ownerIssuer: string;
+  ownerSubject: string;
+  name: string | null;
+  tags: Record<string, string>;
+  runsTotal: number;
+  createdAt: Date;
 }
 
 /**
@@ -163,6 +192,27 @@ export const RunEntity = new EntitySchema<Run>({
     leaseUntil: { ...ts, name: 'lease_until' },
     createdAt: { type: 'timestamptz', name: 'created_at' },
     updatedAt: { type: 'timestamptz', name: 'updated_at' },
+    notBefore: { ...ts, name: 'not_before' },
+    batchId: { type: 'uuid', name: 'batch_id', nullable: true },
+    candidates: { type: 'jsonb' },
+    attempts: { type: 'jsonb' },
+    reasons: { type: 'jsonb' },
+  },
+});
+
+export const BatchEntity = new EntitySchema<Batch>({
+  name: 'Batch',
+  tableName: 'batches',
+  columns: {
+    id: { type: 'uuid', primary: true },
+    seq: { type: 'bigint', generated: 'increment', transformer: bigintNumber, insert: false },
+    ownerKey: { type: 'text', name: 'owner_key' },
+    ownerIssuer: { type: 'text', name: 'owner_issuer' },
+    ownerSubject: { type: 'text', name: 'owner_subject' },
+    name: { type: 'text', nullable: true },
+    tags: { type: 'jsonb' },
+    runsTotal: { type: 'integer', name: 'runs_total' },
+    createdAt: { type: 'timestamptz', name: 'created_at' },
   },
 });
 
@@ -216,4 +266,4 @@ export function runPatch(patch: Partial<Run>): QueryDeepPartialEntity<Run> {
   return patch as QueryDeepPartialEntity<Run>;
 }
 
-export const entities = [RunEntity, ObjectEntity, BackendStateEntity];
+export const entities = [RunEntity, ObjectEntity, BackendStateEntity, BatchEntity];

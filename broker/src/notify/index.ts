@@ -10,7 +10,7 @@ import type { Logger } from '../logging';
 import type { Urls } from '../wes/views';
 import { DeliveryWorker } from './deliveries';
 import { EventHub } from './hub';
-import { createMailer, type Mailer } from './mail';
+import { createMailer, type Mailer, type SendOutcome } from './mail';
 import { PreferenceService } from './preferences';
 import { describeSmtp, type NotificationSettings } from './settings';
 import { WebhookService } from './webhooks';
@@ -24,6 +24,11 @@ export interface Notifications {
   deliveries: DeliveryWorker | null;
   /** E-mail is configured (SMTP and MAIL_FROM). */
   mailEnabled: boolean;
+  /**
+   * Mails every address of ADMIN_EMAILS (nothing when e-mail or the list is off); each address is
+   * tried up to 3 times, and every outcome logged without the SMTP credentials.
+   */
+  notifyAdmins(message: { subject: string; text: string }): Promise<SendOutcome[]>;
   close(): Promise<void>;
 }
 
@@ -62,6 +67,9 @@ export async function startNotifications(o: NotificationOptions): Promise<Notifi
     log.info({ smtp: describeSmtp(settings.mail.smtp), from: settings.mail.from }, 'e-mail notifications are on');
   } else {
     log.info('e-mail notifications are off: no SMTP server configured (set SMTP_URL or SMTP_HOST, and MAIL_FROM)');
+  }
+  if (mailer && !settings.adminEmails.length) {
+    log.info('administrators are told of deactivated backends through the audit trail only: set ADMIN_EMAILS to mail them too');
   }
 
   let deliveries: DeliveryWorker | null = null;
@@ -122,6 +130,23 @@ export async function startNotifications(o: NotificationOptions): Promise<Notifi
     preferences: new PreferenceService(o.ds),
     deliveries,
     mailEnabled: mailer !== null,
+    async notifyAdmins(message) {
+      if (!mailer) return [];
+      const send = mailer;
+      return Promise.all(
+        settings.adminEmails.map(async (to) => {
+          let outcome: SendOutcome = { ok: false, code: null, error: 'not sent', durationMs: 0 };
+          for (let attempt = 1; attempt <= 3; attempt++) {
+            outcome = await send.send({ to, ...message });
+            if (outcome.ok || (outcome.code !== null && outcome.code >= 500)) break;
+            await new Promise((r) => setTimeout(r, 1000 * attempt));
+          }
+          if (outcome.ok) log.info({ to, subject: message.subject }, 'administrator mailed');
+          else log.warn({ to, subject: message.subject, code: outcome.code, error: outcome.error }, 'could not mail an administrator');
+          return outcome;
+        }),
+      );
+    },
     async close() {
       await hub.close();
       await deliveries?.stop();

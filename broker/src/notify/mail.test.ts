@@ -283,6 +283,48 @@ describe('with SMTP (user and password file, MAIL_FROM)', () => {
   });
 });
 
+describe('the administrators (ADMIN_EMAILS)', () => {
+  beforeAll(async () => {
+    logLines.length = 0;
+    await tb.restartWith({ ADMIN_EMAILS: 'ops@imputation.example.org, oncall@imputation.example.org' });
+  });
+
+  it('are mailed, each address once, when the health monitor deactivates a backend after a long outage', async () => {
+    const ds = tb.broker.deps.ds;
+    tb.sims.mis2!.setFaults({ errorRate: 1 });
+    // A month of failures without waiting a month: the outage began 31 days ago, and the backend is due a probe now.
+    await ds.query(
+      `INSERT INTO backend_states (id, healthy, consecutive_failures, failing_since, next_check_at) VALUES ('mis2', false, 5, now() - interval '31 days', NULL)
+       ON CONFLICT (id) DO UPDATE SET healthy = false, failing_since = now() - interval '31 days', next_check_at = NULL`,
+    );
+    const before = received.length;
+    // This round, or the monitor's own if it came first: either way exactly one deactivation.
+    await tb.broker.monitor!.tick();
+    await until(async () => received.length - before >= 2, 10_000, 'admin mails');
+    expect(await ds.query(`SELECT object_id FROM audit_events WHERE action = 'backend.deactivated'`)).toEqual([{ object_id: 'mis2' }]);
+    const mails = received.slice(before);
+    expect(mails.map((m) => (Array.isArray(m.to) ? m.to[0] : m.to)?.text).sort()).toEqual(['oncall@imputation.example.org', 'ops@imputation.example.org']);
+    for (const m of mails) {
+      expect(m.subject).toBe('Backend mis2 deactivated after a long outage');
+      expect(m.text).toContain('deactivated backend mis2 (mis2 simulator)');
+      expect(m.text).toContain('POST /api/v1/admin/backends/mis2/enable');
+      expect(m.text).not.toContain(SMTP_PASSWORD);
+    }
+    expect(logLines.filter((l) => l.includes('administrator mailed'))).toHaveLength(2);
+    tb.sims.mis2!.setFaults({ errorRate: 0 });
+  });
+
+  it('refuse to start on an address that is not one, or without an SMTP server', async () => {
+    const { parseNotificationSettings } = await import('./settings');
+    const bad = parseNotificationSettings({ SMTP_HOST: 'mail.example.org', MAIL_FROM: 'b@example.org', ADMIN_EMAILS: 'ops@example.org,not-an-address' });
+    expect(bad).toEqual({ problems: [expect.stringContaining(`ADMIN_EMAILS: 'not-an-address' is not an e-mail address`)] });
+    const noSmtp = parseNotificationSettings({ ADMIN_EMAILS: 'ops@example.org' });
+    expect(noSmtp).toEqual({ problems: ['ADMIN_EMAILS: mailing the administrators needs an SMTP server: set SMTP_URL or SMTP_HOST, and MAIL_FROM'] });
+    const ok = parseNotificationSettings({ SMTP_HOST: 'mail.example.org', MAIL_FROM: 'b@example.org', ADMIN_EMAILS: ' a@example.org , a@example.org,b@example.org ' });
+    expect('settings' in ok && ok.settings.adminEmails).toEqual(['a@example.org', 'b@example.org']);
+  });
+});
+
 describe('the default address', () => {
   const principal = (claims: Record<string, unknown>): Principal => ({ issuer: 'https://idp.example.org/', subject: 'u1', scopes: [], claims });
 

@@ -59,6 +59,8 @@ export interface NotificationSettings {
   webhooks: WebhookSettings;
   /** Null: e-mail notifications are off. */
   mail: MailSettings | null;
+  /** `ADMIN_EMAILS`: who is mailed when the broker itself needs an operator (a backend deactivated). */
+  adminEmails: string[];
   /** Events older than this are deleted (deliveries and attempts with them). */
   eventRetentionDays: number;
 }
@@ -100,7 +102,10 @@ const schema = z.object({
   SMTP_PASSWORD_FILE: z.string().min(1).optional(),
   SMTP_TIMEOUT_MS: whole('SMTP_TIMEOUT_MS', 100, 300_000, 30_000),
   MAIL_FROM: z.string().regex(MAIL_FROM, 'MAIL_FROM must be an e-mail address, optionally with a name: Imputation broker <broker@example.org>').optional(),
+  ADMIN_EMAILS: z.string().optional(),
 });
+
+const ADDRESS = /^[^\s<>@,;]+@[^\s<>@,;]+\.[^\s<>@,;]+$/;
 
 const truthy = (v: string | undefined) => v === 'true' || v === '1';
 
@@ -144,6 +149,11 @@ export function parseNotificationSettings(env: Record<string, string>): { settin
   if (e.SMTP_HOST !== undefined && (e.SMTP_USER === undefined) !== (password === null) && !problems.some((p) => p.startsWith('SMTP_PASSWORD'))) {
     problems.push(e.SMTP_USER === undefined ? 'SMTP_USER: a password was given, so give the user name too' : 'SMTP_PASSWORD: SMTP_USER was given, so give its password (SMTP_PASSWORD or SMTP_PASSWORD_FILE)');
   }
+  const adminEmails = (e.ADMIN_EMAILS ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  const badAdmin = adminEmails.filter((a) => !ADDRESS.test(a) || a.length > 254);
+  if (badAdmin.length) problems.push(`ADMIN_EMAILS: ${badAdmin.map((a) => `'${a.slice(0, 60)}'`).join(', ')} is not an e-mail address; give addresses separated by commas, such as ops@example.org,admin@example.org`);
+  if (adminEmails.length > 20) problems.push('ADMIN_EMAILS: at most 20 addresses (use a mailing list for more)');
+  if (adminEmails.length && !smtpGiven) problems.push('ADMIN_EMAILS: mailing the administrators needs an SMTP server: set SMTP_URL or SMTP_HOST, and MAIL_FROM');
   if (problems.length) return { problems };
 
   if (smtpGiven && e.MAIL_FROM !== undefined) {
@@ -169,6 +179,7 @@ export function parseNotificationSettings(env: Record<string, string>): { settin
       deliveries: { maxAttempts: e.DELIVERY_MAX_ATTEMPTS, retryBaseMs: e.DELIVERY_RETRY_BASE_MS, concurrency: e.DELIVERY_CONCURRENCY },
       webhooks: { allowPrivate: truthy(e.WEBHOOK_ALLOW_PRIVATE), timeoutMs: e.WEBHOOK_TIMEOUT_MS, maxPerUser: e.WEBHOOKS_PER_USER },
       mail,
+      adminEmails: [...new Set(adminEmails)],
       eventRetentionDays: e.EVENTS_RETENTION_DAYS,
     },
   };

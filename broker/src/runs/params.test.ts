@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCatalog } from '@ibroker/adapters/cloudgene/index';
 import type { Catalog } from '@ibroker/adapters/types';
 import { ApiError } from '../http/errors';
-import { matchPanel, resolveRun, type Candidate } from './params';
+import { MAX_SCHEDULE_AHEAD_MS, matchPanel, parseNotBefore, resolveRun, type Candidate } from './params';
 
 const fixture = JSON.parse(
   readFileSync(new URL('../../../../shared/backends/cloudgene/examples/app-imputationserver2.json', import.meta.url), 'utf8'),
@@ -137,5 +137,55 @@ describe('resolveRun', () => {
   it('says when no catalog is known yet instead of guessing', () => {
     const e = refusal(() => resolveRun({ refpanel: 'hapmap-2' }, candidates({ mis2: { catalog: null }, afrigen: { catalog: null } }), null));
     expect(e.message).toContain('not known yet');
+  });
+
+  it('orders the failover candidates: healthy, without recent failures, free slots, least load; ineligible last with why', () => {
+    const auto = { refpanel: '1000g-phase-3-v5', population: 'afr', build: 'hg38' };
+    const flaky = resolveRun(auto, candidates({ mis2: { consecutiveFailures: 1 } }), 'hg38');
+    expect(flaky.backendId).toBe('afrigen');
+    expect(flaky.failover).toEqual(['mis2']);
+    expect(flaky.candidates.map((c) => [c.backend, c.eligible])).toEqual([
+      ['afrigen', true],
+      ['mis2', true],
+    ]);
+    expect(flaky.candidates[1]!.reason).toContain('1 failed call in a row');
+    const probes = resolveRun(auto, candidates({ mis2: { recentFailures: 3 } }), 'hg38');
+    expect(probes.backendId).toBe('afrigen');
+    expect(probes.reasons.join(' ')).toContain('Other candidates: mis2');
+    // Waiting runs count as load: the queue is spread, not piled on the first backend.
+    const queued = resolveRun(auto, candidates({ mis2: { queuedRuns: 5 } }), 'hg38');
+    expect(queued.backendId).toBe('afrigen');
+    // hapmap-2 is not offered by afrigen: it is an ineligible candidate, last, with the reason.
+    const hap = resolveRun({ refpanel: 'hapmap-2', population: 'eur' }, candidates(), 'hg19');
+    expect(hap.failover).toEqual([]);
+    expect(hap.candidates).toEqual([
+      expect.objectContaining({ backend: 'mis2', eligible: true }),
+      { backend: 'afrigen', name: 'AfriGen-D', eligible: false, reason: "does not offer reference panel 'hapmap-2'" },
+    ]);
+    expect(hap.reasons).toContain("Not afrigen: does not offer reference panel 'hapmap-2'.");
+  });
+
+  it('an explicit backend has no failover; switched-off backends are never candidates', () => {
+    const explicit = resolveRun({ refpanel: '1000g-phase-3-v5', population: 'afr', build: 'hg38', backend: 'afrigen' }, candidates(), 'hg38');
+    expect(explicit.failover).toEqual([]);
+    expect(explicit.reasons[0]).toContain('no failover');
+    const off = resolveRun({ refpanel: '1000g-phase-3-v5', population: 'afr', build: 'hg38' }, candidates({ mis2: { enabled: false } }), 'hg38');
+    expect(off.backendId).toBe('afrigen');
+    expect(off.candidates.find((c) => c.backend === 'mis2')).toMatchObject({ eligible: false, reason: 'switched off on this broker' });
+    const e = refusal(() => resolveRun({ refpanel: 'hapmap-2', population: 'eur', backend: 'mis2' }, candidates({ mis2: { deactivated: true } }), 'hg19'));
+    expect(e.message).toContain('switched off');
+  });
+
+  it('parses not_before: past means now, more than 30 days ahead or not a date-time with offset is refused', () => {
+    const now = new Date('2026-03-01T12:00:00Z');
+    expect(parseNotBefore(undefined, now)).toBeNull();
+    expect(parseNotBefore('2026-03-01T11:00:00Z', now)).toBeNull();
+    expect(parseNotBefore('2026-03-01T14:00:00+01:00', now)?.toISOString()).toBe('2026-03-01T13:00:00.000Z');
+    expect(refusal(() => parseNotBefore(new Date(now.getTime() + MAX_SCHEDULE_AHEAD_MS + 60_000).toISOString(), now)).message).toContain('more than 30 days ahead');
+    for (const bad of ['tomorrow', '2026-03-02', '2026-03-02T10:00:00', 1234, '2026-13-40T00:00:00Z']) {
+      const e = refusal(() => parseNotBefore(bad, now));
+      expect(e.status).toBe(400);
+      expect(e.message).toContain('ISO 8601 date-time with a time zone offset');
+    }
   });
 });

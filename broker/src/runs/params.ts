@@ -17,7 +17,31 @@ export const PARAM_NAMES = [
   'aesEncryption',
   'meta',
   'backend',
+  'not_before',
 ] as const;
+
+/** How far ahead a run may be scheduled. */
+export const MAX_SCHEDULE_AHEAD_MS = 30 * 86_400_000;
+
+/**
+ * `workflow_params.not_before`: an ISO 8601 date-time with an offset (`Z` or `+02:00`). Null when
+ * absent; a time in the past or now means "at once" (null too).
+ */
+export function parseNotBefore(raw: unknown, now: Date = new Date()): Date | null {
+  if (raw === undefined || raw === null || raw === '') return null;
+  const text = typeof raw === 'string' ? raw.trim() : '';
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+  const at = iso.test(text) ? new Date(text) : new Date(NaN);
+  if (Number.isNaN(at.getTime())) {
+    throw badRequest(
+      `workflow_params.not_before must be an ISO 8601 date-time with a time zone offset, e.g. '2026-01-31T22:00:00Z' or '2026-01-31T23:00:00+01:00'; got ${JSON.stringify(typeof raw === 'string' ? raw.slice(0, 60) : raw)}.`,
+    );
+  }
+  if (at.getTime() - now.getTime() > MAX_SCHEDULE_AHEAD_MS) {
+    throw badRequest(`workflow_params.not_before '${text}' is more than 30 days ahead; schedule runs at most 30 days in advance.`);
+  }
+  return at.getTime() <= now.getTime() ? null : at;
+}
 
 export interface Candidate {
   id: string;
@@ -26,9 +50,23 @@ export interface Candidate {
   catalog: Catalog | null;
   activeRuns: number;
   maxConcurrentJobs: number;
+  /** Runs routed there that wait for a job slot (not yet submitted). */
+  queuedRuns?: number;
+  /** Failures in a row of calls and probes (0 after any success). */
+  consecutiveFailures?: number;
+  /** Failed health probes in the last hour. */
+  recentFailures?: number;
   /** Backends an operator switched off (or the registry deactivated) are never candidates. */
   enabled?: boolean;
   deactivated?: boolean;
+}
+
+/** One backend as routing saw it: in failover order, the ineligible ones last with why. */
+export interface RouteCandidate {
+  backend: string;
+  name: string;
+  eligible: boolean;
+  reason: string;
 }
 
 export interface ResolvedRun {
@@ -37,6 +75,10 @@ export interface ResolvedRun {
   panel: Panel;
   /** Plain-language reasons for the choice, kept on the run for its owner. */
   reasons: string[];
+  /** Every backend considered, in the order failover would try them, ineligible ones last. */
+  candidates: RouteCandidate[];
+  /** `auto`: the eligible backends after the chosen one, in order; empty for an explicit backend. */
+  failover: string[];
 }
 
 /** A backend that may take runs at all (not switched off or deactivated). */
@@ -95,8 +137,18 @@ export function resolveRun(
     const panels = candidates.flatMap((c) => c.catalog?.panels.map((p) => p.id) ?? []);
     throw badRequest(`workflow_params.refpanel is required. Available reference panels: ${list(panels)}.`);
   }
+  // Why each backend that is not a candidate was left out (for the owner and the preview).
+  const excluded = new Map<string, string>();
+  const exclude = (cs: Candidate[], reason: string) => {
+    for (const c of cs) if (!excluded.has(c.id)) excluded.set(c.id, reason);
+  };
 
   let pool = candidates.filter(usable);
+  exclude(
+    candidates.filter((c) => !usable(c)),
+    'switched off on this broker',
+  );
+  for (const c of candidates) if (c.deactivated) excluded.set(c.id, 'deactivated after a long outage');
   if (requested !== 'auto') {
     pool = candidates.filter((c) => c.id === requested);
     if (!pool.length) {
@@ -105,9 +157,17 @@ export function resolveRun(
     if (!usable(pool[0]!)) {
       throw badRequest(`Backend '${requested}' is switched off on this broker. Use 'auto' or one of: ${list(candidates.filter(usable).map((c) => c.id))}.`);
     }
+    exclude(
+      candidates.filter((c) => c.id !== requested),
+      `not requested (workflow_params.backend is '${requested}')`,
+    );
   }
   if (!pool.length) throw badRequest('No backend is taking runs on this broker right now: every one is switched off.');
   const known = pool.filter((c) => c.catalog);
+  exclude(
+    pool.filter((c) => !c.catalog),
+    'its panel catalog is not known yet (it could not be reached)',
+  );
   if (!known.length) {
     throw badRequest(
       `The panel catalog of ${requested === 'auto' ? 'every backend' : `backend '${requested}'`} is not known yet ` +
@@ -118,6 +178,10 @@ export function resolveRun(
   const withPanel = known
     .map((c) => ({ c, panel: matchPanel(c.catalog!.panels, refpanel) }))
     .filter((x): x is { c: Candidate; panel: Panel } => x.panel !== undefined);
+  exclude(
+    known.filter((c) => !withPanel.some((x) => x.c === c)),
+    `does not offer reference panel '${refpanel}'`,
+  );
   if (!withPanel.length) {
     const offered = known.flatMap((c) => c.catalog!.panels.map((p) => `${p.id} (${p.build ?? 'build?'}, ${c.id})`));
     throw badRequest(`Unknown reference panel '${refpanel}'. Available reference panels: ${offered.join(', ')}.`);
@@ -125,6 +189,10 @@ export function resolveRun(
 
   const build = asString('build', raw.build) ?? detectedBuild ?? 'hg19';
   const withBuild = withPanel.filter(({ c }) => c.catalog!.builds.includes(build));
+  exclude(
+    withPanel.filter((x) => !withBuild.includes(x)).map((x) => x.c),
+    `does not take ${build} input`,
+  );
   if (!withBuild.length) {
     const builds = withPanel.flatMap(({ c }) => c.catalog!.builds);
     throw badRequest(`Build '${build}' is not offered for panel '${refpanel}'. Valid builds: ${list(builds)}.`);
@@ -133,6 +201,10 @@ export function resolveRun(
   const population = asString('population', raw.population);
   const withPopulation = withBuild.filter(({ panel }) =>
     population ? panel.populations.some((p) => p.id === population) : panel.populations.some((p) => p.id === 'off'),
+  );
+  exclude(
+    withBuild.filter((x) => !withPopulation.includes(x)).map((x) => x.c),
+    population ? `panel '${refpanel}' there has no population '${population}'` : `panel '${refpanel}' there needs a population`,
   );
   if (!withPopulation.length) {
     const valid = withBuild.flatMap(({ panel }) => panel.populations.map((p) => p.id));
@@ -143,13 +215,7 @@ export function resolveRun(
     );
   }
 
-  // Auto: healthy first, then the most free capacity, then configuration order.
-  const ranked = [...withPopulation].sort((a, b) => {
-    if (a.c.healthy !== b.c.healthy) return a.c.healthy ? -1 : 1;
-    const freeA = a.c.maxConcurrentJobs - a.c.activeRuns;
-    const freeB = b.c.maxConcurrentJobs - b.c.activeRuns;
-    return freeB - freeA;
-  });
+  const ranked = rank(withPopulation);
   const chosen = ranked[0]!;
   const catalog = chosen.c.catalog!;
 
@@ -180,16 +246,54 @@ export function resolveRun(
   if (aes !== undefined) params.aesEncryption = aes;
   if (meta !== undefined) params.meta = meta;
 
+  const routeCandidates: RouteCandidate[] = [
+    ...ranked.map(({ c }) => ({ backend: c.id, name: c.name, eligible: true, reason: standing(c) })),
+    ...candidates
+      .filter((c) => excluded.has(c.id))
+      .map((c) => ({ backend: c.id, name: c.name, eligible: false, reason: excluded.get(c.id)! })),
+  ];
+  const failover = requested === 'auto' ? ranked.slice(1).map((r) => r.c.id) : [];
   const reasons =
     requested === 'auto'
       ? [
           `Routed to ${chosen.c.id} (${chosen.c.name}): it offers panel ${chosen.panel.id}` +
             `${chosen.panel.build ? ` (${chosen.panel.build})` : ''} with population '${params.population}' for ${build} input; ` +
-            `${chosen.c.healthy ? 'healthy' : 'currently unreachable, the run waits for it'}; ` +
-            `${chosen.c.activeRuns}/${chosen.c.maxConcurrentJobs} job slots in use.`,
-          ...(ranked.length > 1 ? [`Other candidates: ${ranked.slice(1).map((r) => r.c.id).join(', ')}.`] : []),
+            `${standing(chosen.c)}.`,
+          ...(failover.length ? [`Other candidates: ${failover.join(', ')} (tried in this order if ${chosen.c.id} cannot take the run).`] : []),
+          ...[...excluded].filter(([id]) => candidates.some((c) => c.id === id)).map(([id, why]) => `Not ${id}: ${why}.`),
         ]
-      : [`Sent to ${chosen.c.id} (${chosen.c.name}) as requested.`];
+      : [`Sent to ${chosen.c.id} (${chosen.c.name}) as requested; no failover to other backends.`];
 
-  return { backendId: chosen.c.id, params, panel: chosen.panel, reasons };
+  return { backendId: chosen.c.id, params, panel: chosen.panel, reasons, candidates: routeCandidates, failover };
+}
+
+const load = (c: Candidate) => (c.activeRuns + (c.queuedRuns ?? 0)) / Math.max(1, c.maxConcurrentJobs);
+const troubled = (c: Candidate) => (c.consecutiveFailures ?? 0) > 0 || (c.recentFailures ?? 0) >= 2;
+
+/**
+ * Auto: healthy first; then backends without recent failures (a failure in a row, or two failed
+ * probes within the hour); then a free job slot; then the least load (running and waiting runs
+ * per slot); then configuration order (the sort is stable).
+ */
+function rank<T extends { c: Candidate }>(xs: T[]): T[] {
+  return [...xs].sort((a, b) => {
+    if (a.c.healthy !== b.c.healthy) return a.c.healthy ? -1 : 1;
+    if (troubled(a.c) !== troubled(b.c)) return troubled(a.c) ? 1 : -1;
+    const freeA = a.c.activeRuns < a.c.maxConcurrentJobs;
+    const freeB = b.c.activeRuns < b.c.maxConcurrentJobs;
+    if (freeA !== freeB) return freeA ? -1 : 1;
+    return load(a.c) - load(b.c);
+  });
+}
+
+/** How a backend stood when the run was routed, in words. */
+function standing(c: Candidate): string {
+  const parts = [c.healthy ? 'healthy' : 'currently unreachable, the run waits for it'];
+  const failures = c.consecutiveFailures ?? 0;
+  const recent = c.recentFailures ?? 0;
+  if (failures > 0) parts.push(`${failures} failed call${failures === 1 ? '' : 's'} in a row`);
+  if (recent > 0) parts.push(`${recent} failed health probe${recent === 1 ? '' : 's'} in the last hour`);
+  parts.push(`${c.activeRuns}/${c.maxConcurrentJobs} job slots in use`);
+  if (c.queuedRuns) parts.push(`${c.queuedRuns} run${c.queuedRuns === 1 ? '' : 's'} waiting`);
+  return parts.join('; ');
 }

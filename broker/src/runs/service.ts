@@ -3,9 +3,9 @@
  * The broker owns the run id; nothing here talks to a backend (that is worker.ts).
  */
 import { randomUUID } from 'node:crypto';
-import type { DataSource, Repository } from 'typeorm';
+import type { DataSource, EntityManager, Repository, SelectQueryBuilder } from 'typeorm';
 import { TERMINAL_STATES, type ImputationParams, type WesState } from '@ibroker/adapters/types';
-import { RunEntity, runPatch, type Run, type RunRequestRecord, type StoredObject } from '../db/entities';
+import { BatchEntity, RunEntity, runPatch, type Batch, type Run, type RunRequestRecord, type StoredObject } from '../db/entities';
 import type { NewInput, ObjectService } from '../drs/objects';
 import type { SecretBox } from '../crypto/box';
 import { generateResultPassword } from '../crypto/box';
@@ -27,11 +27,34 @@ export interface NewRunInput {
   backendId: string;
   reasons: string[];
   inputs: NewInput[];
+  /** `auto`: the backends failover may try after `backendId`, in order. */
+  failover?: string[];
+  /** A scheduled run waits in QUEUED until then. */
+  notBefore?: Date | null;
+}
+
+/** WES list filters (broker extensions): all given ones must hold. */
+export interface RunFilter {
+  states?: WesState[];
+  tags?: [string, string][];
+  backend?: string;
+  batch?: string;
+  since?: Date;
+  until?: Date;
+}
+
+export interface NewBatch {
+  owner: Owner;
+  name: string | null;
+  tags: Record<string, string>;
+  runs: NewRunInput[];
 }
 
 export interface RunPage {
   runs: Run[];
   nextPageToken: string;
+  /** How many runs match the filter, over all pages. */
+  total: number;
 }
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -71,50 +94,86 @@ export class RunService {
 
   /** Persists the run and its inputs in one transaction, then wakes the worker. */
   async create(input: NewRunInput): Promise<Run> {
-    const id = input.id ?? randomUUID();
-    const token = randomUUID();
-    const now = new Date();
-    const run = await this.ds.transaction(async (m) => {
-      const row = m.getRepository(RunEntity).create({
-        id,
+    const [made] = await this.ds.transaction(async (m) => [await this.insert(m, input, null)]);
+    await this.wake(made!);
+    return made!.run;
+  }
+
+  /** Persists a batch and all its runs in one transaction (all or nothing), then wakes them. */
+  async createBatch(input: NewBatch): Promise<{ batchId: string; runs: Run[] }> {
+    const batchId = randomUUID();
+    const made = await this.ds.transaction(async (m) => {
+      await m.getRepository(BatchEntity).insert({
+        id: batchId,
         ownerKey: input.owner.key,
         ownerIssuer: input.owner.issuer,
         ownerSubject: input.owner.subject,
-        state: 'QUEUED',
-        request: input.request,
-        params: input.params,
-        tags: input.request.tags ?? {},
-        requestedBackend: input.requestedBackend,
-        backendId: input.backendId,
-        remoteId: null,
-        remoteState: null,
-        submitIntentAt: null,
-        submittedAt: null,
-        startTime: null,
-        endTime: null,
-        tasks: [],
-        systemLogs: input.reasons,
-        errors: [],
-        progress: null,
-        queuePosition: null,
-        passwordEnc: this.box.seal(generateResultPassword()),
-        cancelRequested: false,
-        outputsFetched: false,
-        pollFailures: 0,
-        wakeToken: token,
-        nextWakeAt: now,
-        leaseOwner: null,
-        leaseUntil: null,
-        createdAt: now,
-        updatedAt: now,
-      });
-      await m.getRepository(RunEntity).insert(runPatch(row));
-      await this.objects.insertInputs(m, row, input.inputs);
-      return row;
+        name: input.name,
+        tags: input.tags,
+        runsTotal: input.runs.length,
+        createdAt: new Date(),
+      } as Batch);
+      const out: { run: Run; token: string }[] = [];
+      for (const r of input.runs) out.push(await this.insert(m, r, batchId));
+      return out;
     });
+    for (const r of made) await this.wake(r);
+    return { batchId, runs: made.map((r) => r.run) };
+  }
+
+  private async insert(m: EntityManager, input: NewRunInput, batchId: string | null): Promise<{ run: Run; token: string }> {
+    const id = input.id ?? randomUUID();
+    const token = randomUUID();
+    const now = new Date();
+    const notBefore = input.notBefore && input.notBefore > now ? input.notBefore : null;
+    const row = m.getRepository(RunEntity).create({
+      id,
+      ownerKey: input.owner.key,
+      ownerIssuer: input.owner.issuer,
+      ownerSubject: input.owner.subject,
+      state: 'QUEUED',
+      request: input.request,
+      params: input.params,
+      tags: input.request.tags ?? {},
+      requestedBackend: input.requestedBackend,
+      backendId: input.backendId,
+      remoteId: null,
+      remoteState: null,
+      submitIntentAt: null,
+      submittedAt: null,
+      startTime: null,
+      endTime: null,
+      tasks: [],
+      systemLogs: notBefore ? [...input.reasons, `Scheduled: waits in QUEUED until ${notBefore.toISOString()}.`] : input.reasons,
+      errors: [],
+      progress: null,
+      queuePosition: null,
+      passwordEnc: this.box.seal(generateResultPassword()),
+      cancelRequested: false,
+      outputsFetched: false,
+      pollFailures: 0,
+      wakeToken: token,
+      // A scheduled run's wake-up is its time: the sweeper finds it then even after a restart.
+      nextWakeAt: notBefore ?? now,
+      leaseOwner: null,
+      leaseUntil: null,
+      createdAt: now,
+      updatedAt: now,
+      notBefore,
+      batchId,
+      candidates: input.failover ?? [],
+      attempts: [],
+      reasons: input.reasons,
+    });
+    await m.getRepository(RunEntity).insert(runPatch(row));
+    await this.objects.insertInputs(m, row, input.inputs);
+    return { run: row, token };
+  }
+
+  private async wake({ run, token }: { run: Run; token: string }): Promise<void> {
     // If this enqueue is lost (crash right here), the sweeper finds the run by next_wake_at.
-    await this.queue.wake({ runId: id, token }, 0);
-    return run;
+    const delay = run.notBefore ? run.notBefore.getTime() - Date.now() : 0;
+    await this.queue.wake({ runId: run.id, token }, Math.max(0, delay));
   }
 
   /** The run, or 404. Whether the caller may see it is the policy's question (wes/guard.ts). */
@@ -134,19 +193,83 @@ export class RunService {
     return run;
   }
 
-  /** Only what a RunSummary needs: the heavy jsonb columns stay in the database. */
-  async list(ownerKey: string, pageSize: number, pageToken: string | undefined): Promise<RunPage> {
-    const qb = this.runs
-      .createQueryBuilder('r')
+  /**
+   * Only what a RunSummary needs: the heavy jsonb columns stay in the database. Keyset paging on
+   * `seq` (stable while runs are added, the same on every replica) and the total count.
+   */
+  async list(ownerKey: string, pageSize: number, pageToken: string | undefined, filter: RunFilter = {}): Promise<RunPage> {
+    const where = (qb: SelectQueryBuilder<Run>) => {
+      qb.where('r.owner_key = :ownerKey', { ownerKey });
+      if (filter.states?.length) qb.andWhere('r.state IN (:...states)', { states: filter.states });
+      for (const [i, [k, v]] of (filter.tags ?? []).entries()) qb.andWhere(`r.tags @> :tag${i}::jsonb`, { [`tag${i}`]: JSON.stringify({ [k]: v }) });
+      if (filter.backend) qb.andWhere('r.backend_id = :backend', { backend: filter.backend });
+      if (filter.batch) qb.andWhere('r.batch_id = :batch', { batch: filter.batch });
+      if (filter.since) qb.andWhere('r.created_at >= :since', { since: filter.since });
+      if (filter.until) qb.andWhere('r.created_at < :until', { until: filter.until });
+      return qb;
+    };
+    const qb = where(this.runs.createQueryBuilder('r'))
       .select(['r.id', 'r.seq', 'r.state', 'r.tags', 'r.startTime', 'r.submittedAt', 'r.endTime'])
-      .where('r.owner_key = :ownerKey', { ownerKey })
       .orderBy('r.seq', 'DESC')
       .take(pageSize + 1);
     if (pageToken) qb.andWhere('r.seq < :seq', { seq: decodePageToken(pageToken) });
+    const [rows, total] = await Promise.all([qb.getMany(), where(this.runs.createQueryBuilder('r')).getCount()]);
+    const more = rows.length > pageSize;
+    const page = more ? rows.slice(0, pageSize) : rows;
+    return { runs: page, nextPageToken: more ? encodePageToken(page[page.length - 1]!.seq) : '', total };
+  }
+
+  /** The caller's batch, or 404 (another user's batch is not confirmed). */
+  async getBatch(id: string, ownerKey: string): Promise<Batch> {
+    const missing = notFound(`Batch '${id.slice(0, 80)}' was not found.`);
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw missing;
+    const batch = await this.ds.getRepository(BatchEntity).findOneBy({ id: id.toLowerCase() });
+    if (!batch || batch.ownerKey !== ownerKey) throw missing;
+    return batch;
+  }
+
+  /** The caller's batches, newest first, keyset-paged on `seq` like the run list. */
+  async listBatches(ownerKey: string, pageSize: number, pageToken: string | undefined): Promise<{ batches: Batch[]; nextPageToken: string }> {
+    const qb = this.ds
+      .getRepository(BatchEntity)
+      .createQueryBuilder('b')
+      .where('b.owner_key = :ownerKey', { ownerKey })
+      .orderBy('b.seq', 'DESC')
+      .take(pageSize + 1);
+    if (pageToken) qb.andWhere('b.seq < :seq', { seq: decodePageToken(pageToken) });
     const rows = await qb.getMany();
     const more = rows.length > pageSize;
     const page = more ? rows.slice(0, pageSize) : rows;
-    return { runs: page, nextPageToken: more ? encodePageToken(page[page.length - 1]!.seq) : '' };
+    return { batches: page, nextPageToken: more ? encodePageToken(page[page.length - 1]!.seq) : '' };
+  }
+
+  /** Runs of each batch by WES state. */
+  async batchCounts(ids: string[]): Promise<Map<string, Record<string, number>>> {
+    const out = new Map<string, Record<string, number>>(ids.map((id) => [id, {}]));
+    if (!ids.length) return out;
+    const rows = (await this.ds.query(`SELECT batch_id, state, count(*)::int AS n FROM runs WHERE batch_id = ANY($1::uuid[]) GROUP BY batch_id, state`, [
+      ids,
+    ])) as { batch_id: string; state: string; n: number }[];
+    for (const r of rows) out.get(r.batch_id)![r.state] = r.n;
+    return out;
+  }
+
+  /** The batch's run ids, in submission order. */
+  async batchRunIds(id: string): Promise<string[]> {
+    const rows = (await this.ds.query(`SELECT id FROM runs WHERE batch_id = $1 ORDER BY seq`, [id])) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  /** Cancels every run of the batch not yet finished; returns how many were asked to stop. */
+  async cancelBatch(id: string): Promise<number> {
+    const runs = await this.runs
+      .createQueryBuilder('r')
+      .where('r.batch_id = :id', { id })
+      .andWhere('r.state NOT IN (:...terminal)', { terminal: [...TERMINAL_STATES] })
+      .andWhere('r.cancel_requested = false')
+      .getMany();
+    for (const run of runs) await this.cancel(run);
+    return runs.length;
   }
 
   /** The run's results: outputs, files opened out of its zips, and its bundles. */

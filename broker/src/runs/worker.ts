@@ -32,10 +32,29 @@ import type { Metrics } from '../metrics';
 import type { RunQueue, WakeJob } from './queue';
 import type { AuditLog } from '../audit/log';
 import { CredentialError, type Vault } from '../vault/vault';
+import { BackendLimits, LimitWait } from '../backends/limits';
+import type { RunAttempt } from '../db/entities';
+import { resolveRun } from './params';
 
 const LEASE_MS = 60_000;
 
 const HEARTBEAT_MS = 20_000;
+
+/** Network errors after which no request reached the backend (safe to send the run elsewhere). */
+const NEVER_ARRIVED = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN/;
+
+function describeRefusal(err: BackendError): string {
+  switch (err.kind) {
+    case 'capacity':
+      return 'refused the job for capacity';
+    case 'maintenance':
+      return 'is in maintenance';
+    case 'rate_limited':
+      return 'rate-limited the broker';
+    default:
+      return 'could not be reached';
+  }
+}
 const TERMINAL_SQL = [...TERMINAL_STATES];
 
 export interface WorkerOptions {
@@ -85,9 +104,11 @@ export class RunWorker {
   readonly id = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   private readonly runs: Repository<Run>;
   private sweepTimer: NodeJS.Timeout | null = null;
+  readonly limits: BackendLimits;
 
   constructor(private readonly o: WorkerOptions) {
     this.runs = o.ds.getRepository(RunEntity);
+    this.limits = new BackendLimits(o.ds);
   }
 
   start(concurrency = 4, sweepEveryMs = 15_000): void {
@@ -106,6 +127,7 @@ export class RunWorker {
 
   /** Re-wakes runs whose wake-up is overdue or whose lease holder died. Returns their ids. */
   async sweep(graceMs = this.o.sweepGraceMs ?? 60_000): Promise<string[]> {
+    await this.refreshHealth();
     const rows = returned<{ id: string; wake_token: string }>(await this.o.ds.query(
       `WITH s AS (
          SELECT id FROM runs
@@ -141,9 +163,14 @@ export class RunWorker {
     try {
       next = await this.step(run);
     } catch (err) {
-      // A bug or a lost database connection: keep the run, try again later.
-      this.o.log.error({ err, runId: run.id }, 'run step failed unexpectedly');
-      next = { delayMs: 30_000 };
+      if (err instanceof LimitWait) {
+        // A limit of ours said wait: nothing reached the backend, nothing to count against it.
+        next = { delayMs: err.waitMs + Math.random() * 1_000 };
+      } else {
+        // A bug or a lost database connection: keep the run, try again later.
+        this.o.log.error({ err, runId: run.id }, 'run step failed unexpectedly');
+        next = { delayMs: 30_000 };
+      }
     } finally {
       clearInterval(heartbeat);
     }
@@ -196,7 +223,7 @@ export class RunWorker {
     return 'done';
   }
 
-  private pollDelay(backend: Backend, failures: number): Next {
+  private pollDelay(backend: Backend, failures: number): { delayMs: number } {
     const { pollIntervalMs, maxPollIntervalMs } = backend.config;
     const base = Math.min(maxPollIntervalMs, pollIntervalMs * 2 ** Math.min(failures, 16));
     const jitter = 0.8 + Math.random() * 0.4;
@@ -205,15 +232,27 @@ export class RunWorker {
 
   /** The backend could not be asked: keep everything, note it, back off. */
   private async backendTrouble(run: Run, backend: Backend, err: unknown, op: string): Promise<Next> {
+    if (err instanceof LimitWait) throw err; // our own limit, not the backend's trouble
     const failures = run.pollFailures + 1;
+    if (err instanceof BackendError && err.kind === 'rate_limited') {
+      // Throttled is not down: health is left alone, and every replica waits as asked.
+      const wait = err.retryAfterMs ?? this.pollDelay(backend, failures).delayMs;
+      await this.limits.pause(backend.config.id, wait);
+      this.o.metrics?.backendErrors.inc({ backend: backend.config.id, op, kind: err.kind });
+      await this.update(run, { pollFailures: failures });
+      return { delayMs: wait + Math.random() * Math.min(wait, 1_000) };
+    }
     await this.o.registry.recordFailure(backend.config.id, err);
     this.o.metrics?.backendErrors.inc({ backend: backend.config.id, op, kind: err instanceof BackendError ? err.kind : 'internal' });
     this.o.log.warn({ runId: run.id, backend: backend.config.id, op, err: (err as Error).message, failures }, 'backend call failed');
     await this.update(run, { pollFailures: failures });
-    return this.pollDelay(backend, failures);
+    const delay = this.pollDelay(backend, failures);
+    const asked = err instanceof BackendError ? err.retryAfterMs ?? 0 : 0;
+    return { delayMs: Math.max(delay.delayMs, asked) };
   }
 
   private async call<T>(backend: Backend, op: string, fn: () => Promise<T>): Promise<T> {
+    await this.limits.take(backend.config.id, backend.config.maxRequestsPerMinute);
     const end = this.o.metrics?.backendCalls.startTimer({ backend: backend.config.id, op });
     try {
       const out = await fn();
@@ -246,6 +285,15 @@ export class RunWorker {
 
   private async step(run: Run): Promise<Next> {
     if (TERMINAL_STATES.has(run.state)) return 'done';
+    if (!run.cancelRequested && !run.submitIntentAt && run.notBefore && run.notBefore.getTime() > Date.now()) {
+      // Scheduled: not yet. (A restart loses nothing: next_wake_at is the time, the sweeper looks.)
+      return { delayMs: run.notBefore.getTime() - Date.now() };
+    }
+    if (!run.submitIntentAt && !run.cancelRequested && run.candidates.length && run.backendId && !this.takesRuns(run.backendId)) {
+      // Chosen when it was fine; down or switched off now, and nothing was sent there yet.
+      const moved = await this.failover(run, run.backendId, `${run.backendId} is ${this.o.registry.usable(run.backendId) ? 'unreachable' : 'switched off'}`);
+      if (moved) return moved;
+    }
     const backend = run.backendId ? this.o.registry.get(run.backendId) : undefined;
     if (!backend) {
       return this.finish(run, 'SYSTEM_ERROR', `Backend '${run.backendId}' is no longer configured on this broker.`);
@@ -293,6 +341,59 @@ export class RunWorker {
     });
   }
 
+  /** May new runs go to this backend now (usable, and not known to be down)? */
+  private takesRuns(id: string): boolean {
+    if (!this.o.registry.usable(id)) return false;
+    return !this.unhealthy.has(id);
+  }
+
+  /** Backends the last health read saw down (refreshed by the sweeper, not per run). */
+  private unhealthy = new Set<string>();
+
+  private async refreshHealth(): Promise<void> {
+    const rows = (await this.o.ds.query(`SELECT id FROM backend_states WHERE NOT healthy`)) as { id: string }[];
+    this.unhealthy = new Set(rows.map((r) => r.id));
+  }
+
+  private attempt(run: Run, backend: string, startedAt: Date, outcome: RunAttempt['outcome'], message: string): RunAttempt[] {
+    return [...run.attempts, { backend, started_at: startedAt.toISOString(), outcome, message: message.slice(0, 500) }];
+  }
+
+  /**
+   * Moves a run that nothing was sent to yet to the next candidate of its `auto` routing (with
+   * parameters resolved again against that backend's catalog). Null when none is left: the run
+   * then stays and waits for its backend, as before.
+   */
+  private async failover(run: Run, from: string, why: string, startedAt: Date = new Date()): Promise<Next | null> {
+    if (!run.candidates.length || run.submitIntentAt) return null;
+    const views = await this.o.registry.views();
+    const remaining = [...run.candidates];
+    while (remaining.length) {
+      const next = remaining.shift()!;
+      if (!this.takesRuns(next)) continue;
+      let params: Run['params'];
+      try {
+        const raw: Record<string, unknown> = { ...run.request.workflow_params, backend: next, build: run.params.build };
+        delete raw.not_before;
+        params = resolveRun(raw, views.map((v) => ({ ...v })), null).params;
+      } catch {
+        continue; // its catalog no longer fits the run
+      }
+      const line = `Failed over from ${from} to ${next}: ${why}.`;
+      const res = await this.o.ds.query(
+        `UPDATE runs SET backend_id = $2, params = $3::jsonb, candidates = $4::jsonb, attempts = $5::jsonb,
+                system_logs = system_logs || $6::jsonb, poll_failures = 0, updated_at = now()
+          WHERE id = $1 AND submit_intent_at IS NULL AND backend_id = $7 RETURNING id`,
+        [run.id, next, JSON.stringify(params), JSON.stringify(remaining), JSON.stringify(this.attempt(run, from, startedAt, 'failed_over', why)), JSON.stringify([line]), from],
+      );
+      if (!returned(res).length) return { delayMs: 0 };
+      this.o.metrics?.backendErrors.inc({ backend: from, op: 'failover', kind: 'failover' });
+      this.o.log.info({ runId: run.id, from, to: next, why }, 'run failed over');
+      return { delayMs: 0 };
+    }
+    return null;
+  }
+
   private async submit(run: Run, backend: Backend): Promise<Next> {
     const { adapter } = backend;
     if (run.submitIntentAt) {
@@ -300,10 +401,16 @@ export class RunWorker {
       try {
         const found = await this.call(backend, 'find', () => adapter.findByRunId(run.id));
         if (found) {
-          await this.update(run, { remoteId: found, submittedAt: run.submittedAt ?? new Date(), pollFailures: 0 });
+          await this.update(run, {
+            remoteId: found,
+            submittedAt: run.submittedAt ?? new Date(),
+            pollFailures: 0,
+            attempts: this.attempt(run, backend.config.id, run.submitIntentAt, 'submitted', 'found after an unanswered submission'),
+          });
           return { delayMs: 0 };
         }
       } catch (err) {
+        if (err instanceof LimitWait) throw err;
         return this.backendTrouble(run, backend, err, 'find');
       }
     } else {
@@ -326,6 +433,7 @@ export class RunWorker {
       ...(this.o.links ? { url: this.o.links.sign(f.id, `backend:${backend.config.id}`, linkTtlSec, f.name).url } : {}),
       ...(this.o.urls ? { drsUri: drsUri(this.o.urls, f.id) } : {}),
     }));
+    const startedAt = new Date();
     try {
       const remoteId = await this.call(backend, 'submit', () =>
         adapter.submit({ runId: run.id, params: run.params, files, password: this.o.box.open(run.passwordEnc) }),
@@ -336,25 +444,43 @@ export class RunWorker {
         submittedAt: new Date(),
         pollFailures: 0,
         systemLogs: [...run.systemLogs, `Submitted to ${backend.config.id} (${backend.config.name}).`],
+        attempts: this.attempt(run, backend.config.id, startedAt, 'submitted', `accepted as job ${remoteId}`),
       });
       this.o.log.info({ runId: run.id, backend: backend.config.id }, 'run submitted');
       return { delayMs: Math.min(backend.config.pollIntervalMs, 2_000) };
     } catch (err) {
+      if (err instanceof LimitWait) {
+        // Our own budget said wait before anything was sent: give the slot back.
+        await this.update(run, { submitIntentAt: null });
+        throw err;
+      }
       if (!(err instanceof BackendError)) throw err;
+      const refusedOutright = err.kind === 'capacity' || err.kind === 'maintenance' || err.kind === 'rate_limited';
+      // A connection refused (or a name that does not resolve) reached nothing: no job exists.
+      const neverArrived = err.kind === 'unreachable' && NEVER_ARRIVED.test(`${err.message} ${String((err as { cause?: unknown }).cause ?? '')}`);
+      if (refusedOutright || neverArrived) {
+        await this.update(run, { submitIntentAt: null });
+        if (neverArrived) await this.o.registry.recordFailure(backend.config.id, err);
+        const moved = await this.failover(run, backend.config.id, `${backend.config.id} ${describeRefusal(err)} (${err.message})`, startedAt);
+        if (moved) return moved;
+      }
       switch (err.kind) {
         case 'capacity':
         case 'maintenance':
-          // Refused outright, so nothing was created: give the slot back and wait.
+        case 'rate_limited':
+          // Refused outright, so nothing was created: the slot is given back; wait.
           await this.update(run, {
-            submitIntentAt: null,
             systemLogs: [...run.systemLogs.slice(-50), `${backend.config.id} is not taking jobs right now (${err.message}); waiting.`],
           });
-          if (err.kind === 'maintenance') return this.backendTrouble(run, backend, err, 'submit');
+          if (err.kind !== 'capacity') return this.backendTrouble(run, backend, err, 'submit');
           return this.pollDelay(backend, Math.min(run.pollFailures + 1, 4));
         case 'unreachable':
           // The job may exist even though we saw no answer: keep the intent, look it up next time.
+          // (Refused connections gave the slot back above and are simply tried again.)
           return this.backendTrouble(run, backend, err, 'submit');
         default:
+          // The backend's own verdict on the run itself (bad input...): another would agree.
+          await this.update(run, { attempts: this.attempt(run, backend.config.id, startedAt, 'failed', err.message) });
           return this.finish(run, 'SYSTEM_ERROR', `${backend.config.id} refused the run: ${err.message}`);
       }
     }

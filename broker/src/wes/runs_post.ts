@@ -17,7 +17,9 @@ import type { App, AppDeps, AppEnv } from '../http/context';
 import { stageDrsInput } from '../drs/resolve';
 import { ApiError, badRequest } from '../http/errors';
 import { checkFileName, printable, stageStream, stageUrl, summaryOf, type StagedInput } from '../runs/inputs';
-import { resolveRun, type Candidate } from '../runs/params';
+import { parseNotBefore, resolveRun, type Candidate } from '../runs/params';
+import type { NewRunInput } from '../runs/service';
+import type { Principal } from '../auth/principal';
 import { CredentialError } from '../vault/vault';
 
 export const WORKFLOW_TYPE = 'NFL';
@@ -174,7 +176,7 @@ async function parseMultipart(deps: AppDeps, request: Request): Promise<ParsedBo
 }
 
 /** Removes what this request staged; bytes of objects the broker already held are not touched. */
-async function removeStaged(deps: AppDeps, staged: StagedInput[]): Promise<void> {
+export async function removeStaged(deps: AppDeps, staged: StagedInput[]): Promise<void> {
   await Promise.all(staged.filter((s) => s.blob.key && !s.reused).map((s) => deps.blobs.delete(s.blob.key)));
 }
 
@@ -236,7 +238,7 @@ function checkWorkflow(deps: AppDeps, fields: Map<TextField, string>): Omit<RunR
 }
 
 /** Which staged inputs the run uses: those named in `files` (names, https URLs or drs:// URIs), else all. */
-async function selectInputs(deps: AppDeps, c: Context<AppEnv>, raw: unknown, attachments: StagedInput[]): Promise<StagedInput[]> {
+export async function selectInputs(deps: AppDeps, c: Context<AppEnv>, raw: unknown, attachments: StagedInput[]): Promise<StagedInput[]> {
   if (raw === undefined || raw === null) {
     if (!attachments.length) throw badRequest('No input files: attach VCFs as workflow_attachment parts or list https URLs in workflow_params.files.');
     return checkInputNames([...attachments]);
@@ -286,6 +288,60 @@ function checkInputNames(chosen: StagedInput[]): StagedInput[] {
   return chosen;
 }
 
+/**
+ * Everything a run must pass before it is stored, on its staged inputs: routing (`resolveRun`),
+ * the schedule, the user's own token where the backend needs it, and the cohort checks. Shared by
+ * POST /runs and POST /api/v1/batches, so a run is accepted on the same terms either way.
+ */
+export async function prepareRun(
+  deps: AppDeps,
+  principal: Principal,
+  request: RunRequestRecord,
+  inputs: StagedInput[],
+): Promise<NewRunInput> {
+  const params = request.workflow_params;
+  const notBefore = parseNotBefore(params.not_before);
+  const summaries: { name: string; summary: VcfSummary }[] = [];
+  for (const input of inputs) summaries.push({ name: input.name, summary: await summaryOf(input) });
+  const detected = buildFromChromosomeNames(summaries.flatMap((s) => s.summary.chromosomes));
+  const resolved = resolveRun(params, await routingCandidates(deps), detected === 'hg19' || detected === 'hg38' ? detected : null);
+
+  const chosen = deps.registry.get(resolved.backendId);
+  if (chosen?.config.credentials === 'user' && deps.vault) {
+    // This backend runs jobs under each user's own account: without their token it cannot.
+    try {
+      await deps.vault.resolve({ issuer: principal.issuer, subject: principal.subject }, resolved.backendId, 'user');
+    } catch (err) {
+      if (!(err instanceof CredentialError)) throw err;
+      throw badRequest(`${err.message} ${chosen.config.name} runs jobs under your own account: store your API token with PUT /api/v1/credentials/${resolved.backendId}.`);
+    }
+  }
+
+  const problems = validateCohort(summaries, {
+    build: resolved.params.build as 'hg19' | 'hg38',
+    minSamples: MIN_SAMPLES,
+    maxSamples: MAX_SAMPLES,
+    phasing: resolved.params.phasing,
+  });
+  if (problems.length) throw badRequest(`Pre-flight check failed: ${problems.join(' ')}`);
+  return {
+    owner: { key: ownerKey(principal), issuer: principal.issuer, subject: principal.subject },
+    request,
+    params: resolved.params,
+    requestedBackend: typeof params.backend === 'string' ? params.backend : 'auto',
+    backendId: resolved.backendId,
+    reasons: resolved.reasons,
+    failover: resolved.failover,
+    notBefore,
+    inputs: inputs.map((i) => ({ name: i.name, blob: i.blob, mimeType: 'application/gzip' })),
+  };
+}
+
+/** The backends as routing sees them (registry views: enabled, deactivated, health, load). */
+export async function routingCandidates(deps: Pick<AppDeps, 'registry'>): Promise<Candidate[]> {
+  return (await deps.registry.views()).map((v) => ({ ...v }));
+}
+
 export function registerRunsPost(app: App, deps: AppDeps): void {
   app.post('/ga4gh/wes/v1/runs', deps.authenticate, async (c) => {
     const principal = c.get('principal');
@@ -298,42 +354,7 @@ export function registerRunsPost(app: App, deps: AppDeps): void {
       const params = parseJsonObject('workflow_params', fields.get('workflow_params'));
       if (!params) throw badRequest('workflow_params is required: a JSON object with at least refpanel (and files when you attach none).');
       const inputs = await selectInputs(deps, c, params.files, attachments);
-      const summaries: { name: string; summary: VcfSummary }[] = [];
-      for (const input of inputs) summaries.push({ name: input.name, summary: await summaryOf(input) });
-
-      const detected = buildFromChromosomeNames(summaries.flatMap((s) => s.summary.chromosomes));
-      const views = await deps.registry.views();
-      const candidates: Candidate[] = views.map((v) => ({ ...v }));
-      const resolved = resolveRun(params, candidates, detected === 'hg19' || detected === 'hg38' ? detected : null);
-
-      const chosen = deps.registry.get(resolved.backendId);
-      if (chosen?.config.credentials === 'user' && deps.vault) {
-        // This backend runs jobs under each user's own account: without their token it cannot.
-        try {
-          await deps.vault.resolve({ issuer: principal.issuer, subject: principal.subject }, resolved.backendId, 'user');
-        } catch (err) {
-          if (!(err instanceof CredentialError)) throw err;
-          throw badRequest(`${err.message} ${chosen.config.name} runs jobs under your own account: store your API token with PUT /api/v1/credentials/${resolved.backendId}.`);
-        }
-      }
-
-      const problems = validateCohort(summaries, {
-        build: resolved.params.build as 'hg19' | 'hg38',
-        minSamples: MIN_SAMPLES,
-        maxSamples: MAX_SAMPLES,
-        phasing: resolved.params.phasing,
-      });
-      if (problems.length) throw badRequest(`Pre-flight check failed: ${problems.join(' ')}`);
-
-      const run = await deps.runs.create({
-        owner: { key: ownerKey(principal), issuer: principal.issuer, subject: principal.subject },
-        request: { ...workflow, workflow_params: params },
-        params: resolved.params,
-        requestedBackend: typeof params.backend === 'string' ? params.backend : 'auto',
-        backendId: resolved.backendId,
-        reasons: resolved.reasons,
-        inputs: inputs.map((i) => ({ name: i.name, blob: i.blob, mimeType: 'application/gzip' })),
-      });
+      const run = await deps.runs.create(await prepareRun(deps, principal, { ...workflow, workflow_params: params }, inputs));
       keep = true;
       // Attachments the run does not use are not kept.
       await removeStaged(deps, attachments.filter((a) => !inputs.includes(a)));
