@@ -52,7 +52,7 @@ describe.runIf(browserAvailable())('portal: the federation features', () => {
     await page.getByLabel(/^URL/).fill(hookUrl);
     await page.getByRole('button', { name: 'Add the webhook' }).click();
     await expect.poll(() => page.getByRole('status').textContent()).toContain('Registered the webhook for run.terminal');
-    const secret = await page.getByLabel('Webhook signing secret').inputValue();
+    const secret = await page.getByRole('textbox', { name: 'Webhook signing secret' }).inputValue();
     expect(secret.length).toBeGreaterThan(16);
     expect(await page.getByText(hookUrl).count()).toBe(1);
     await page.reload();
@@ -99,11 +99,11 @@ describe.runIf(browserAvailable())('portal: the federation features', () => {
     const { page } = alice;
     await gotoReady(page, `${base}/runs/${runA}`);
     await expect.poll(() => page.locator('.state .badge').textContent(), { timeout: 60_000 }).toContain('Complete');
-    const bundle = await page.getByLabel('drs:// URI of the results bundle').inputValue();
+    const bundle = await page.getByRole('textbox', { name: 'drs:// URI of the results bundle' }).inputValue();
     expect(bundle).toMatch(/^drs:\/\/[^/]+\/[0-9a-f-]{36}$/);
-    expect(await page.getByLabel('drs:// URI of chr_20.zip').inputValue()).toMatch(/^drs:\/\//);
+    expect(await page.getByRole('textbox', { name: 'drs:// URI of chr_20.zip' }).inputValue()).toMatch(/^drs:\/\//);
     await page.getByRole('button', { name: 'Signed link for chr_20.zip' }).click();
-    const command = await page.getByLabel('Command to download chr_20.zip').inputValue();
+    const command = await page.getByRole('textbox', { name: 'Command to download chr_20.zip' }).inputValue();
     const url = /'(https?:\/\/[^']+)'$/.exec(command)![1]!;
     const res = await fetch(url); // no cookie, no token
     expect(res.status).toBe(200);
@@ -130,6 +130,43 @@ describe.runIf(browserAvailable())('portal: the federation features', () => {
     await expect.poll(() => charts.count()).toBe(2);
     expect(await charts.first().getAttribute('aria-label')).toMatch(/Chromosome 20\. Run A: [\d,]+ variants, mean r² 0\.\d{3}/);
     await checkPage(page, '33-compare');
+  });
+
+  it('previews where a run would go, schedules one for later and submits a batch', async () => {
+    const { page } = alice;
+    await gotoReady(page, `${base}/runs/new`);
+    await page.getByLabel('Reference panel').selectOption('1000g-phase-3-v5');
+    await expect.poll(() => page.locator('.route').textContent()).toMatch(/would send it to mis2/);
+    await page.getByText('All services, in the order the broker would try them').click();
+    expect(await page.locator('.route li').count()).toBeGreaterThan(1);
+    await checkPage(page, '38-new-run-route');
+
+    // Scheduled for tomorrow: the run waits, and its page says so.
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 16);
+    await page.getByLabel(/Start no earlier than/).fill(tomorrow);
+    await page.locator('input[type=file]').setInputFiles([demoFile('hg19', 22)]);
+    await page.getByRole('button', { name: 'Submit the run' }).click();
+    await page.waitForURL(/\/runs\/[0-9a-f-]{36}\?submitted=1$/, { timeout: 60_000 });
+    await expect.poll(() => page.locator('main').textContent()).toContain('scheduled: it waits until then');
+    expect((await page.locator('main').textContent()) ?? '').toMatch(/Asked for\s*any service/);
+    await page.getByRole('button', { name: 'Cancel this run' }).click();
+    await expect.poll(() => page.getByRole('status').allTextContents()).toContainEqual(expect.stringContaining('Cancel requested'));
+
+    // Two files, one run each, as a batch; then the batch is cancelled as one.
+    await gotoReady(page, `${base}/runs/new`);
+    await page.getByLabel('Reference panel').selectOption('1000g-phase-3-v5');
+    await page.locator('input[type=file]').setInputFiles([demoFile('hg19', 20), demoFile('hg19', 21)]);
+    await page.getByLabel(/One run per file/).check();
+    await page.getByLabel(/Batch name/).fill('two cohorts');
+    await page.getByRole('button', { name: 'Submit the run' }).click();
+    await page.waitForURL(/\/batches\/[^/?]+\?submitted=1$/, { timeout: 60_000 });
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toContain('two cohorts');
+    expect(await page.locator('ol.runs li').count()).toBe(2);
+    await checkPage(page, '39-batch');
+    await page.getByRole('button', { name: /Cancel the batch/ }).click();
+    await expect.poll(() => page.getByRole('status').allTextContents()).toContainEqual(expect.stringContaining('Cancel requested'));
+    await gotoReady(page, `${base}/batches`);
+    expect(await page.getByRole('link', { name: 'two cohorts' }).count()).toBe(1);
   });
 
   it('shows the webhook’s deliveries', async () => {

@@ -25,7 +25,11 @@ async function qcReport(client: Api, files: OutputFile[]): Promise<{ name: strin
 export const load: PageServerLoad = async (event) => {
   requireLogin(event);
   const client = api(event);
-  const [run, backends] = await Promise.all([getRun(client, event.params.id, event.url), client.broker.GET('/api/v1/backends')]);
+  const [run, backends, routing] = await Promise.all([
+    getRun(client, event.params.id, event.url),
+    client.broker.GET('/api/v1/backends'),
+    client.broker.GET('/api/v1/runs/{run_id}/routing', { params: { path: { run_id: event.params.id } } }),
+  ]);
   const files = outputFiles(run);
   const bundleUri = (run.outputs as { drs_uri?: unknown } | undefined)?.drs_uri;
   // The run's results as one DRS bundle (expand=true lists what it holds).
@@ -37,6 +41,7 @@ export const load: PageServerLoad = async (event) => {
     run,
     files,
     inputs: inputFiles(run),
+    routing: routing.data ?? null,
     bundle: bundle?.data ? { drs_uri: bundleUri as string, size: bundle.data.size, checksums: bundle.data.checksums, count: bundle.data.contents?.length ?? 0 } : null,
     backends: (backends.data?.backends ?? []).map((b) => ({ id: b.id, name: b.name, status: b.status, enabled: b.enabled })),
     qc: await qcReport(client, files),

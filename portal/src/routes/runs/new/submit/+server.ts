@@ -5,6 +5,7 @@
  */
 import { json } from '@sveltejs/kit';
 import { api } from '$lib/server/broker';
+import { apiMessage } from '$lib/server/errors';
 import { submitWithInputs } from '$lib/server/submit';
 import { workflowParams, type ParamValues } from '$lib/run-form';
 import type { RequestHandler } from './$types';
@@ -13,6 +14,8 @@ interface Body {
   params?: ParamValues;
   files?: unknown;
   csrf?: unknown;
+  /** One run per file, as a batch (POST /api/v1/batches). */
+  batch?: { name?: unknown };
 }
 
 export const POST: RequestHandler = async (event) => {
@@ -22,7 +25,17 @@ export const POST: RequestHandler = async (event) => {
     return json({ msg: 'Send {params, files: [drs:// URIs], csrf}.', status_code: 400 }, { status: 400 });
   }
   const params = workflowParams(Object.fromEntries(Object.entries(body.params ?? {}).filter(([, v]) => typeof v === 'string')) as ParamValues);
-  const outcome = await submitWithInputs(api(event), params, body.files as string[], typeof body.csrf === 'string' ? body.csrf : '');
+  const csrf = typeof body.csrf === 'string' ? body.csrf : '';
+  if (body.batch) {
+    const name = typeof body.batch.name === 'string' && body.batch.name.trim() ? body.batch.name.trim().slice(0, 200) : undefined;
+    const res = await api(event).broker.POST('/api/v1/batches', {
+      body: { ...(name ? { name } : {}), runs: (body.files as string[]).map((f) => ({ workflow_params: { ...params, files: [f] } })) },
+      headers: { 'x-csrf-token': csrf },
+    });
+    if (res.data) return json({ batch_id: res.data.batch_id, run_ids: res.data.run_ids });
+    return json({ msg: apiMessage(res.error, res.response), status_code: res.response.status }, { status: res.response.status });
+  }
+  const outcome = await submitWithInputs(api(event), params, body.files as string[], csrf);
   if (outcome.ok) return json({ run_id: outcome.runId });
   return json({ msg: outcome.message, status_code: outcome.status }, { status: outcome.status });
 };
