@@ -59,6 +59,7 @@ describe.runIf(browserAvailable())('portal: the federation features', () => {
     await page.waitForFunction(() => document.documentElement.dataset.hydrated === 'true');
     expect(await page.content()).not.toContain(secret);
 
+    await page.getByLabel(/E-mail address/).fill('alice@example.org');
     await page.getByLabel('When a run completes').check();
     await page.getByRole('button', { name: 'Save e-mail preferences' }).click();
     await expect.poll(() => page.getByRole('status').textContent()).toMatch(/Saved: an e-mail to .* when a run completes/);
