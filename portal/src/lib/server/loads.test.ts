@@ -157,4 +157,14 @@ describe('portal server: loads and actions on the broker’s APIs', () => {
     expect(unknown.status).toBeLessThan(500);
     expect(unknown.body.msg).toBeTruthy();
   });
+
+  it('new run: where auto would send the run, from the choices in the address (no JavaScript needed)', async () => {
+    const { load } = await import('../../routes/runs/new/+page.server');
+    const data = (await load(event('/runs/new?refpanel=1000g-phase-3-v5&backend=auto'))) as { preview: { backend: string; reasons: string[]; candidates: { backend: string; eligible: boolean; reason: string }[] } | null };
+    expect(data.preview?.backend).toBe('mis2');
+    expect(data.preview?.reasons.join(' ')).toMatch(/1000g-phase-3-v5/);
+    expect(data.preview?.candidates.find((c) => c.backend === 'afrigen')).toMatchObject({ eligible: false });
+    const none = (await load(event('/runs/new'))) as { preview: unknown };
+    expect(none.preview).toBeNull();
+  });
 });
