@@ -148,12 +148,12 @@ describe('batches', () => {
     const wes = (q: string, who = token) => getJson<RunListResponse>(`${tb.url}/ga4gh/wes/v1/runs?${q}`, who);
     const byBatch = await wes(`batch=${batchId}`);
     expect(byBatch.headers.get('x-total-count')).toBe('3');
-    expect(byBatch.body.runs.map((r) => r.run_id)).toEqual([...runIds].reverse());
+    expect(byBatch.body.runs!.map((r) => r.run_id)).toEqual([...runIds].reverse());
     const tagged = await wes('tag=project:alpha&tag=chr:21');
-    expect(tagged.body.runs.map((r) => r.run_id)).toEqual([runIds[1]]);
+    expect(tagged.body.runs!.map((r) => r.run_id)).toEqual([runIds[1]]);
     expect(tagged.headers.get('x-total-count')).toBe('1');
     const queued = await wes(`batch=${batchId}&state=QUEUED,RUNNING&state=INITIALIZING`);
-    expect(queued.body.runs.map((r) => r.run_id)).toContain(runIds[2]);
+    expect(queued.body.runs!.map((r) => r.run_id)).toContain(runIds[2]);
     expect((await wes('backend=afrigen')).headers.get('x-total-count')).toBe('0');
     expect((await wes(`backend=mis2&batch=${batchId}`)).headers.get('x-total-count')).toBe('3');
     expect((await wes(`since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).body.runs).toEqual([]);
@@ -164,7 +164,7 @@ describe('batches', () => {
     do {
       const page = await wes(`batch=${batchId}&page_size=1${pageToken ? `&page_token=${pageToken}` : ''}`);
       expect(page.headers.get('x-total-count')).toBe('3');
-      seen.push(...page.body.runs.map((r) => r.run_id!));
+      seen.push(...page.body.runs!.map((r) => r.run_id!));
       pageToken = page.body.next_page_token ?? '';
     } while (pageToken);
     expect(seen).toEqual([...runIds].reverse());
