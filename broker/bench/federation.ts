@@ -43,7 +43,7 @@ interface Sims {
 async function startSims(dir: string, stepMs: number, slots: number, pollMs: number): Promise<Sims> {
   const closers = new Map<string, () => Promise<void>>();
   const backends: BackendConfig[] = [];
-  const common = { maxConcurrentJobs: slots, pollIntervalMs: pollMs, maxPollIntervalMs: Math.max(pollMs * 6, 30_000), retentionDays: 7, demo: true } as const;
+  const common = { maxConcurrentJobs: slots, pollIntervalMs: pollMs, maxPollIntervalMs: Math.max(pollMs * 12, 60_000), retentionDays: 7, demo: true } as const;
   for (const id of ['mis2-demo', 'mis2-b-demo']) {
     const sim = createCloudgeneSimulator({
       profile: 'mis2',
@@ -175,7 +175,7 @@ export interface FederationResult {
 }
 
 export async function benchFederation(log: (s: string) => void): Promise<FederationResult> {
-  const runs = num('BENCH_FED_RUNS', 1000);
+  const runs = num('BENCH_FED_RUNS', 2000);
   const windowS = num('BENCH_FED_WINDOW_S', 60);
   const pollMs = num('BENCH_FED_POLL_MS', 5_000);
   const stepMs = num('BENCH_FED_STEP_MS', 20_000);
