@@ -207,6 +207,8 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
             clientId: PORTAL_SERVER_CLIENT.clientId,
             clientSecret: PORTAL_SERVER_CLIENT.clientSecret ?? '',
             redirectUri: `${publicUrl}/auth/callback`,
+            // Sign out ends on the portal's public welcome page.
+            postLogoutRedirectUri: `${publicUrl}/`,
             scopes: ['openid', 'ga4gh_passport_v1', 'wes'],
           },
         })

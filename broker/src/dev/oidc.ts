@@ -182,6 +182,9 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<De
     opIssuer: issuer,
   };
   const redirectUris = [...(options.portalRedirectUris ?? [DEFAULT_PORTAL_REDIRECT_URI])];
+  // After signing out, the provider sends the browser back to the portal's welcome page (the site
+  // root of each redirect URI), not to a page of its own.
+  const postLogoutRedirectUris = [...new Set(redirectUris.map((u) => new URL('/', u).href))];
   const userClients = [PORTAL_CLIENT_ID, PORTAL_SERVER_CLIENT.clientId];
   const userClientSet = new Set(userClients);
   const exchangeClients = new Set([...clients, PORTAL_SERVER_CLIENT].filter((c) => c.tokenExchange === true).map((c) => c.clientId));
@@ -205,6 +208,7 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<De
         grant_types: ['authorization_code'],
         response_types: ['code'],
         redirect_uris: redirectUris,
+        post_logout_redirect_uris: postLogoutRedirectUris,
         token_endpoint_auth_method: 'none',
       },
       {
@@ -213,6 +217,7 @@ export async function createDevOidcProvider(options: DevOidcOptions): Promise<De
         grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE_GRANT],
         response_types: ['code'],
         redirect_uris: redirectUris,
+        post_logout_redirect_uris: postLogoutRedirectUris,
         token_endpoint_auth_method: 'client_secret_basic',
       },
     ],

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { checkVcfFile, paramsQuery, workflowParams } from './run-form';
+import { checkVcfFile, notBefore, paramsQuery, workflowParams } from './run-form';
 
 describe('run form', () => {
   it('leaves empty choices out of workflow_params so the broker applies its defaults', () => {
     expect(workflowParams({ refpanel: ' 1000g-phase-3-v5 ', population: '', build: 'hg19', backend: 'auto' })).toEqual({ refpanel: '1000g-phase-3-v5', build: 'hg19', backend: 'auto' });
+  });
+
+  it('schedules with not_before in UTC, from the form\'s zone-less date and time', () => {
+    expect(workflowParams({ refpanel: 'p', not_before: '2026-12-02T18:30' })).toEqual({ refpanel: 'p', not_before: '2026-12-02T18:30:00Z' });
+    expect(notBefore('2026-12-02T18:30:15')).toBe('2026-12-02T18:30:15Z');
+    expect(notBefore('2026-12-02T18:30:00+02:00')).toBe('2026-12-02T18:30:00+02:00');
   });
 
   it('puts the message and the choices back into the form after a refusal', () => {

@@ -5,7 +5,7 @@
  */
 
 /** The form's parameter fields, in the imputationserver2 names the broker takes. */
-export const PARAM_FIELDS = ['refpanel', 'population', 'build', 'phasing', 'r2Filter', 'mode', 'backend'] as const;
+export const PARAM_FIELDS = ['refpanel', 'population', 'build', 'phasing', 'r2Filter', 'mode', 'backend', 'not_before'] as const;
 export type ParamField = (typeof PARAM_FIELDS)[number];
 export type ParamValues = Partial<Record<ParamField, string>>;
 
@@ -20,9 +20,20 @@ export function workflowParams(fields: ParamValues): Record<string, string> {
   const params: Record<string, string> = {};
   for (const name of PARAM_FIELDS) {
     const v = fields[name]?.trim();
-    if (v) params[name] = v;
+    if (v) params[name] = name === 'not_before' ? notBefore(v) : v;
   }
   return params;
+}
+
+/**
+ * `workflow_params.not_before` from the form's `datetime-local` field, which has no zone: the
+ * form says the time is UTC, so `2026-12-02T18:00` becomes `2026-12-02T18:00:00Z`. A full ISO
+ * date-time (with its zone) is passed on as it is; the broker refuses what is not one.
+ */
+export function notBefore(v: string): string {
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v)) return `${v}:00Z`;
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$/.test(v)) return `${v}Z`;
+  return v;
 }
 
 /** The choices to put back into the form after a refusal (query string of /runs/new). */

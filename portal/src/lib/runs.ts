@@ -123,6 +123,30 @@ export interface OutputFile {
   md5?: string | null;
   mime_type?: string;
   url: string;
+  /** The file as a GA4GH DRS object. */
+  drs_uri?: string;
+  /** The files opened out of a result zip (e.g. `chr20.info.gz`), each its own DRS object. */
+  extracted?: OutputFile[];
+}
+
+/** A run's input as RunLog.outputs lists it, so the same cohort can be sent again by drs:// URI. */
+export interface InputFile {
+  name: string;
+  size: number;
+  sha256: string;
+  drs_uri: string;
+}
+
+export function inputFiles(run: Pick<RunLog, 'outputs'>): InputFile[] {
+  const inputs = (run.outputs as { inputs?: unknown } | undefined)?.inputs;
+  if (!Array.isArray(inputs)) return [];
+  return inputs.filter((f): f is InputFile => typeof f === 'object' && f !== null && typeof (f as InputFile).drs_uri === 'string' && typeof (f as InputFile).name === 'string');
+}
+
+/** The object id of a `drs://host/id` URI (the last path segment), or null. */
+export function drsObjectId(uri: string): string | null {
+  const m = /^drs:\/\/[^/]+\/([^/?#]+)$/.exec(uri);
+  return m ? decodeURIComponent(m[1]!) : null;
 }
 
 export function outputFiles(run: Pick<RunLog, 'outputs'>): OutputFile[] {

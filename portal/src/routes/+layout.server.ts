@@ -11,6 +11,7 @@ export const load: LayoutServerLoad = async (event) => {
       subject: session.subject ?? '',
       name: session.name ?? session.subject ?? '',
       admin: me.data?.permissions.read_audit ?? false,
+      manageBackends: me.data?.permissions.admin ?? false,
       canSubmit: me.data?.permissions.submit_runs ?? false,
     },
     csrf: session.csrf_token,

@@ -11,7 +11,15 @@ const RECENT = 8;
 export const load: PageServerLoad = async (event) => {
   if (!event.locals.session.authenticated) return { dashboard: null };
   const client = api(event);
-  const [{ runs, truncated }, backends] = await Promise.all([listRuns(client, event.url), client.broker.GET('/api/v1/backends')]);
+  const [{ runs, truncated }, backendList] = await Promise.all([listRuns(client, event.url), client.broker.GET('/api/v1/backends')]);
+  const backends = ok(backendList, event.url).backends;
+  // Each card's response time: the last probe of GET /backends/{id}/health (one small call each).
+  const health = await Promise.all(
+    backends.map(async (b) => {
+      const h = await client.broker.GET('/api/v1/backends/{id}/health', { params: { path: { id: b.id }, query: { limit: 1 } } });
+      return h.data ? { latency_ms: h.data.current.latency_ms, last_checked_at: h.data.current.last_checked_at, last_error: h.data.current.last_error } : null;
+    }),
+  );
   const activeIds = runs.filter((r) => isActive(r.state)).slice(0, MAX_ACTIVE_SHOWN);
   const active = await Promise.all(
     activeIds.map(async (r) => {
@@ -28,7 +36,7 @@ export const load: PageServerLoad = async (event) => {
       activeCount: runs.filter((r) => isActive(r.state)).length,
       active,
       recent,
-      backends: ok(backends, event.url).backends,
+      backends: backends.map((b, i) => ({ ...b, health: health[i] ?? null })),
     },
   };
 };

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '@ibroker/broker/testing/broker';
-import { BUILD_DIR, browserAvailable, checkPage, demoFile, openBrowser, screenshot, signIn } from './support';
+import { BUILD_DIR, browserAvailable, checkPage, demoFile, gotoReady, openBrowser, screenshot, signIn } from './support';
 
 describe.runIf(browserAvailable())('portal: without JavaScript, and the administrator', () => {
   let tb: TestBroker;
@@ -106,14 +106,14 @@ describe.runIf(browserAvailable())('portal: without JavaScript, and the administ
       expect(actions.every((a) => a.startsWith('credential.'))).toBe(true);
       await checkPage(page, '23-admin-audit-filtered');
 
-      const res = await page.goto(`${base}/admin/audit?since=yesterday`);
+      const res = await gotoReady(page, `${base}/admin/audit?since=yesterday`);
       expect(res?.status()).toBe(400);
       expect(await page.getByRole('alert').textContent()).toContain('RFC 3339');
       await checkPage(page, '24-admin-audit-bad-filter');
 
       // The admin's own dashboard: a phone-sized screen.
       await page.setViewportSize({ width: 390, height: 844 });
-      await page.goto(`${base}/`);
+      await gotoReady(page, `${base}/`);
       await checkPage(page, '25-dashboard-phone');
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       expect(overflow).toBeLessThanOrEqual(0);

@@ -13,7 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '@ibroker/broker/testing/broker';
 import { submit } from '@ibroker/broker/testing/wes-client';
-import { BUILD_DIR, browserAvailable, checkPage, demoFile, openBrowser, signIn, type BrowserUser } from './support';
+import { BUILD_DIR, browserAvailable, checkPage, demoFile, gotoReady, openBrowser, signIn, type BrowserUser } from './support';
 
 describe.runIf(browserAvailable())('portal: a researcher in the browser', () => {
   let tb: TestBroker;
@@ -36,7 +36,7 @@ describe.runIf(browserAvailable())('portal: a researcher in the browser', () => 
 
   it('shows a welcome page to visitors and keeps the APIs where they were', async () => {
     const { page } = alice;
-    await page.goto(`${base}/`);
+    await gotoReady(page, `${base}/`);
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toContain('Genotype imputation');
     await checkPage(page, '01-welcome');
     // The broker's own paths stay the broker's.
@@ -77,7 +77,7 @@ describe.runIf(browserAvailable())('portal: a researcher in the browser', () => 
 
   it('lists the services and filters their panels', async () => {
     const { page } = alice;
-    await page.goto(`${base}/services`);
+    await gotoReady(page, `${base}/services`);
     await expect.poll(() => page.getByRole('cell', { name: '1000g-phase-3-v5' }).count()).toBeGreaterThan(0);
     await page.getByLabel('Build').selectOption('hg38');
     await page.getByRole('button', { name: 'Filter' }).click();
@@ -90,7 +90,14 @@ describe.runIf(browserAvailable())('portal: a researcher in the browser', () => 
 
   it('checks dropped files before upload and shows the broker’s refusal in words', async () => {
     const { page } = alice;
-    await page.goto(`${base}/runs/new`);
+    // As on a busy CI machine (CPU slowed down 10 times): `load` fires before Svelte has
+    // hydrated the page, and a drop dispatched then reaches HTML without its handlers and is lost
+    // (CI's flaky failure). The test waits for the layout's hydration marker first.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 10 });
+    await gotoReady(page, `${base}/runs/new`);
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+    await cdp.detach();
     // Drop a plain-gzip file on the drop zone: the quick check says what is wrong with it.
     await page.evaluate(() => {
       const gz = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
@@ -121,7 +128,7 @@ describe.runIf(browserAvailable())('portal: a researcher in the browser', () => 
 
   it('uploads the demo cohort with progress and follows the run to COMPLETE', async () => {
     const { page } = alice;
-    await page.goto(`${base}/runs/new`);
+    await gotoReady(page, `${base}/runs/new`);
     await page.getByLabel('Reference panel').selectOption('1000g-phase-3-v5');
     await page.getByLabel('Population').selectOption('eur');
     await page.getByLabel('Build of your files').selectOption('hg19');
@@ -169,7 +176,7 @@ describe.runIf(browserAvailable())('portal: a researcher in the browser', () => 
 
   it('shows the run on the dashboard and in the run list', async () => {
     const { page } = alice;
-    await page.goto(`${base}/`);
+    await gotoReady(page, `${base}/`);
     await expect.poll(() => page.getByRole('link', { name: runId }).count()).toBe(1);
     const counts = (await page.locator('.counts').textContent()) ?? '';
     expect(counts).toMatch(/1\s*✓\s*Complete/);
@@ -182,7 +189,7 @@ describe.runIf(browserAvailable())('portal: a researcher in the browser', () => 
 
   it('cancels a running run with the form (CSRF token sent)', async () => {
     const { page } = alice;
-    await page.goto(`${base}/runs/new`);
+    await gotoReady(page, `${base}/runs/new`);
     await page.getByLabel('Reference panel').selectOption('1000g-phase-3-v5');
     await page.locator('input[type=file]').setInputFiles([demoFile('hg19', 20)]);
     await page.getByRole('button', { name: 'Submit the run' }).click();
@@ -196,7 +203,7 @@ describe.runIf(browserAvailable())('portal: a researcher in the browser', () => 
   it('stores, replaces and deletes a backend token without ever showing it', async () => {
     const { page } = alice;
     const secret = 'my-very-secret-mis-token-3f9a1c';
-    await page.goto(`${base}/settings`);
+    await gotoReady(page, `${base}/settings`);
     await expect.poll(() => page.getByText('You have no stored tokens.').count()).toBe(1);
     await checkPage(page, '11-settings-empty');
     await page.getByLabel('Service', { exact: true }).selectOption('mis2');
@@ -223,7 +230,7 @@ describe.runIf(browserAvailable())('portal: a researcher in the browser', () => 
   it('refuses alice the audit trail and another user’s run with the API’s message', async () => {
     const { page } = alice;
     expect(await page.getByRole('link', { name: 'Audit trail' }).count()).toBe(0);
-    const res = await page.goto(`${base}/admin/audit`);
+    const res = await gotoReady(page, `${base}/admin/audit`);
     expect(res?.status()).toBe(403);
     expect(await page.getByRole('alert').textContent()).toContain('Error 403');
     expect(await page.getByRole('alert').textContent()).toMatch(/audit/i);
@@ -235,7 +242,7 @@ describe.runIf(browserAvailable())('portal: a researcher in the browser', () => 
     });
     expect(other.status).toBe(200);
     const { run_id: otherId } = (await other.json()) as { run_id: string };
-    const res2 = await page.goto(`${base}/runs/${otherId}`);
+    const res2 = await gotoReady(page, `${base}/runs/${otherId}`);
     expect(res2?.status()).toBe(404);
     expect(await page.getByRole('alert').textContent()).toContain('Error 404');
     expect(await page.content()).not.toContain('chr20.vcf.gz');
@@ -244,14 +251,16 @@ describe.runIf(browserAvailable())('portal: a researcher in the browser', () => 
 
   it('signs out through POST /auth/logout with the CSRF token', async () => {
     const { page, context } = alice;
-    await page.goto(`${base}/`);
+    await gotoReady(page, `${base}/`);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForLoadState('load');
     // The dev provider's end-session page may ask to confirm.
     const confirm = page.getByRole('button', { name: /yes|sign me out/i });
     if (await confirm.count()) await confirm.first().click();
+    // The provider sends her back to the portal's public welcome page.
+    await page.waitForURL(`${base}/`);
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toContain('Genotype imputation');
     expect((await context.request.get(`${base}/auth/session`).then((r) => r.json())) as { authenticated: boolean }).toMatchObject({ authenticated: false });
-    await page.goto(`${base}/`);
     await expect.poll(() => page.getByRole('link', { name: /Sign in/ }).count()).toBeGreaterThan(0);
     expect(await page.getByText('Signed in as').count()).toBe(0);
   });

@@ -36,6 +36,9 @@ export interface BrowserUser {
   close(): Promise<void>;
 }
 
+/** Contexts opened with JavaScript off: they never hydrate, so nothing waits for it there. */
+const withoutJs = new WeakSet<BrowserContext>();
+
 /** A fresh chromium profile (its own user-data dir), headless, nothing phoning home. */
 export async function openBrowser(options: { javaScriptEnabled?: boolean } = {}): Promise<BrowserUser> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'portal-e2e-profile-'));
@@ -48,6 +51,7 @@ export async function openBrowser(options: { javaScriptEnabled?: boolean } = {})
     javaScriptEnabled: options.javaScriptEnabled ?? true,
   });
   context.setDefaultTimeout(20_000);
+  if (options.javaScriptEnabled === false) withoutJs.add(context);
   const page = context.pages()[0] ?? (await context.newPage());
   return {
     context,
@@ -59,6 +63,23 @@ export async function openBrowser(options: { javaScriptEnabled?: boolean } = {})
   };
 }
 
+/**
+ * Waits until the portal's layout has mounted (it sets `<html data-hydrated>`): before that a
+ * synthetic drop or a click may reach the server-rendered HTML without its handlers (on a busy CI
+ * machine hydration can finish well after the `load` event). Pages without JavaScript never set
+ * it, so this is only for browsers with JavaScript on.
+ */
+export async function waitForHydration(page: Page): Promise<void> {
+  await page.waitForFunction(() => document.documentElement.dataset.hydrated === 'true', undefined, { timeout: 20_000 });
+}
+
+/** `page.goto` for pages that need JavaScript: returns once the page is hydrated. */
+export async function gotoReady(page: Page, url: string): ReturnType<Page['goto']> {
+  const res = await page.goto(url);
+  await waitForHydration(page);
+  return res;
+}
+
 /** Signs in through the portal's "Sign in" and the dev provider's login form. */
 export async function signIn(page: Page, base: string, username: string, password = username): Promise<void> {
   await page.goto(`${base}/`);
@@ -68,6 +89,7 @@ export async function signIn(page: Page, base: string, username: string, passwor
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(`${base}/`);
   await expect.poll(() => page.getByText(`Signed in as`).count()).toBe(1);
+  if (!withoutJs.has(page.context())) await waitForHydration(page);
 }
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');

@@ -7,6 +7,7 @@
 import createClient, { type Client } from 'openapi-fetch';
 import type { paths as BrokerPaths } from '@ibroker/api-spec/broker';
 import type { paths as WesPaths } from '@ibroker/api-spec/wes';
+import type { paths as DrsPaths } from '@ibroker/api-spec/drs';
 import { env } from '$env/dynamic/private';
 
 /**
@@ -57,6 +58,7 @@ export function forwardedHeaders(from: ForwardFrom): Record<string, string> {
 export interface Api {
   wes: Client<WesPaths>;
   broker: Client<BrokerPaths>;
+  drs: Client<DrsPaths>;
   /** The base URL and headers, for the few calls that stream (uploads, QC report text). */
   base: string;
   headers: Record<string, string>;
@@ -67,6 +69,7 @@ export function api(from: ForwardFrom, base: string = brokerUrl()): Api {
   return {
     wes: createClient<WesPaths>({ baseUrl: `${base}/ga4gh/wes/v1`, headers }),
     broker: createClient<BrokerPaths>({ baseUrl: base, headers }),
+    drs: createClient<DrsPaths>({ baseUrl: `${base}/ga4gh/drs/v1`, headers }),
     base,
     headers,
   };

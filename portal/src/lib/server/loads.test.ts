@@ -95,4 +95,66 @@ describe('portal server: loads and actions on the broker’s APIs', () => {
     expect(data.dashboard.total).toBe(0);
     expect(data.dashboard.backends.map((b) => b.id).sort()).toEqual(['afrigen', 'mis2']);
   });
+
+  it('dashboard cards carry each backend’s status and response time', async () => {
+    const { load } = await import('../../routes/+page.server');
+    const data = (await load(event('/'))) as { dashboard: { backends: { id: string; status: string; health: { latency_ms: number | null } | null }[] } };
+    for (const b of data.dashboard.backends) {
+      expect(['up', 'slow', 'down', 'deactivated', 'disabled', 'unknown']).toContain(b.status);
+      expect(b.health).not.toBeNull();
+    }
+  });
+
+  it('services: location, limits, health history, and the recommendation for AFR, hg38 with reasons', async () => {
+    const { load } = await import('../../routes/services/+page.server');
+    const data = (await load(event('/services?ancestry=afr&rbuild=hg38'))) as {
+      backends: { id: string; detail: { limits: { max_concurrent_jobs: number } } | null; health: { history: unknown[] } | null }[];
+      recommend: { ancestry: string; result: { recommendations: { backend: string; panel: { id: string }; reasons: string[] }[] } | null };
+    };
+    expect(data.backends.every((b) => b.detail !== null && b.detail.limits.max_concurrent_jobs > 0 && b.health !== null)).toBe(true);
+    expect(data.recommend.ancestry).toBe('AFR');
+    const first = data.recommend.result!.recommendations[0]!;
+    expect(first.panel.id).toMatch(/h3africa/i);
+    expect(first.reasons.length).toBeGreaterThan(0);
+  });
+
+  it('settings: webhooks and e-mail preferences need the CSRF token and say the API’s refusal in words', async () => {
+    const { actions, load } = await import('../../routes/settings/+page.server');
+    const form = (action: string, fields: Record<string, string>) =>
+      event(`/settings?/${action}`, {}, { method: 'POST', body: new URLSearchParams(fields), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const noToken = (await actions.webhook!(form('webhook', { url: 'https://hooks.example.org/x', events: 'run.terminal' }))) as { status: number; data: { message: string } };
+    expect(noToken.status).toBe(403);
+    const http = (await actions.webhook!(form('webhook', { url: 'http://127.0.0.1:9/x', events: 'run.terminal', _csrf: session.csrf_token! }))) as { status: number; data: { message: string } };
+    expect(http.status).toBe(400);
+    expect(http.data.message).toMatch(/https/);
+    const mail = (await actions.notifications!(form('notifications', { email: 'alice@example.org', on_failure: 'on', _csrf: session.csrf_token! }))) as { message: string };
+    expect(mail.message).toBe('Saved: an e-mail to alice@example.org when a run fails.');
+    const data = (await load(event('/settings'))) as { webhooks: unknown[]; notifications: { on_failure: boolean; on_complete: boolean } };
+    expect(data.webhooks).toEqual([]);
+    expect(data.notifications).toMatchObject({ on_failure: true, on_complete: false });
+  });
+
+  it('administration of services is refused to alice in words; the admin actions need the role too', async () => {
+    const { load, actions } = await import('../../routes/admin/backends/+page.server');
+    await expectError(Promise.resolve().then(() => load(event('/admin/backends'))), 403, /for administrators/);
+    const res = (await actions.disable!(
+      event('/admin/backends?/disable', {}, { method: 'POST', body: new URLSearchParams({ id: 'mis2', _csrf: session.csrf_token! }), headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+    )) as { status: number; data: { message: string } };
+    expect(res.status).toBe(403);
+    expect(res.data.message).not.toBe('');
+  });
+
+  it('a run by reference takes only drs:// URIs, and the broker’s message comes back for an unknown object', async () => {
+    const { POST } = await import('../../routes/runs/new/submit/+server');
+    const post = async (body: unknown) => {
+      const res = await POST(event('/runs/new/submit', {}, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }));
+      return { status: res.status, body: (await res.json()) as { msg?: string; run_id?: string } };
+    };
+    expect((await post({ params: { refpanel: '1000g-phase-3-v5' }, files: ['https://example.org/x.vcf.gz'], csrf: session.csrf_token })).body.msg).toMatch(/Not a drs:\/\/ URI/);
+    expect((await post({ params: {}, files: 'nope' })).status).toBe(400);
+    const unknown = await post({ params: { refpanel: '1000g-phase-3-v5' }, files: [`drs://${new URL(sb.url).host}/00000000-0000-4000-8000-000000000000`], csrf: session.csrf_token });
+    expect(unknown.status).toBeGreaterThanOrEqual(400);
+    expect(unknown.status).toBeLessThan(500);
+    expect(unknown.body.msg).toBeTruthy();
+  });
 });
