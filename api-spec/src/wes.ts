@@ -34,6 +34,8 @@ export interface paths {
         /**
          * ListRuns
          * @description The runs the caller may see, newest first, as `RunSummary` items. The order is stable while paging: the listing reflects the runs as they were when the first page was requested. `next_page_token` is an empty string on the last page. To follow one run, use GetRunStatus or GetRunLog.
+         *
+         *     Broker extensions (query parameters beyond WES 1.1, kept out of the parameter list so this document stays structurally identical to the official one; all given filters must hold): `state` (a WES state, repeatable or comma-separated: `state=QUEUED,RUNNING`), `tag` (`key:value`, repeatable, every one must match), `backend` (a backend id), `batch` (a batch id from POST /api/v1/batches), `since` and `until` (ISO 8601 date or date-time with offset, on the run's creation time; `since` inclusive, `until` exclusive). A bad value is a 400 naming it. The response header `X-Total-Count` holds the number of matching runs over all pages. Page tokens hold the last position seen (keyset paging), so every replica of the broker answers the next page the same.
          */
         get: operations["ListRuns"];
         put?: never;

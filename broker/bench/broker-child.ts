@@ -4,7 +4,9 @@
  * parent), DEMO=true, PORT=0. Prints one JSON line: {url, pid, databaseUrl, tokenEndpoint}.
  * SIGTERM stops the broker (and its PostgreSQL) cleanly.
  */
-import { loadConfig } from '../src/config';
+import { readFileSync } from 'node:fs';
+import { buildBackends } from '../src/backends/build';
+import { loadConfig, type BackendConfig } from '../src/config';
 import { createLogger } from '../src/logging';
 import { startBroker } from '../src/server';
 
@@ -16,7 +18,14 @@ const config = loadConfig({
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
 });
 if (!process.env.DATA_DIR) throw new Error('broker-child: DATA_DIR must be set (a temporary directory)');
-const broker = await startBroker({ config, log: createLogger(config.logLevel) });
+// BENCH_BACKENDS: a JSON file of backend configurations (simulators the bench started itself)
+// used instead of the demo federation; their inputs are fetched from this broker on loopback.
+const benchBackends = process.env.BENCH_BACKENDS ? (JSON.parse(readFileSync(process.env.BENCH_BACKENDS, 'utf8')) as BackendConfig[]) : null;
+const broker = await startBroker({
+  config,
+  log: createLogger(config.logLevel),
+  ...(benchBackends ? { backends: buildBackends(benchBackends, { timeoutMs: 10_000 }), allowPrivateInputUrls: true } : {}),
+});
 await broker.deps.registry.refreshAll();
 
 let stopping = false;

@@ -4,7 +4,8 @@
  * Knobs (environment): BENCH_RUNS, BENCH_OTHER_RUNS, BENCH_CONCURRENCY, BENCH_DURATION_S,
  * BENCH_WARMUP_S, BENCH_UPLOAD_MB, BENCH_UPLOAD_LEVEL, BENCH_UPLOAD_SAMPLES, BENCH_AUTH_RUNS,
  * BENCH_AUTH_ROUNDS, BENCH_DRS_OBJECTS, BENCH_DRS_DOWNLOAD_MB, BENCH_EVENT_UPDATES, BENCH_EVENT_COUNT,
- * BENCH_EVENT_STREAMS.
+ * BENCH_EVENT_STREAMS, BENCH_FED_RUNS, BENCH_FED_WINDOW_S, BENCH_FED_POLL_MS, BENCH_FED_STEP_MS, BENCH_FED_SLOTS,
+ * BENCH_FAILOVER_RUNS, BENCH_FAILOVER_STEP_MS, BENCH_FAILOVER_SLOTS.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -12,12 +13,13 @@ import { join } from 'node:path';
 import { benchAuth, type AuthResult } from './auth';
 import { benchDrs, type DrsResult } from './drs';
 import { benchEvents, type EventsResult } from './events';
+import { benchFailover, benchFederation, type FailoverResult, type FederationResult } from './federation';
 import { ROOT, cleanupAll, installSignalCleanup } from './lib/proc';
 import { benchReads, type ReadsResult } from './reads';
 import { benchStartup, type StartupResult } from './startup';
 import { benchUpload, type UploadResult } from './upload';
 
-const ALL = ['reads', 'upload', 'startup', 'auth', 'drs', 'events'] as const;
+const ALL = ['reads', 'upload', 'startup', 'auth', 'drs', 'events', 'federation', 'failover'] as const;
 type Name = (typeof ALL)[number];
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
@@ -38,6 +40,8 @@ interface Results {
   auth?: AuthResult;
   drs?: DrsResult;
   events?: EventsResult;
+  federation?: FederationResult;
+  failover?: FailoverResult;
   failures: Record<string, string>;
 }
 
@@ -66,6 +70,8 @@ try {
       if (name === 'auth') results.auth = await benchAuth(log);
       if (name === 'drs') results.drs = await benchDrs(log);
       if (name === 'events') results.events = await benchEvents(log);
+      if (name === 'federation') results.federation = await benchFederation(log);
+      if (name === 'failover') results.failover = await benchFailover(log);
     } catch (e) {
       results.failures[name] = (e as Error).stack ?? String(e);
       console.error(`  ${name} FAILED: ${(e as Error).message}`);
@@ -132,6 +138,19 @@ if (ev) {
   const lat = (f: typeof ev.sameProcess) => `p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, max ${f.maxMs} ms (${f.delivered}/${f.streams * f.events} delivered)`;
   rows.push([`UPDATE to SSE client, same process, 1 stream`, lat(ev.sameProcess), 'baseline', '']);
   for (const f of ev.otherProcess) rows.push([`UPDATE to SSE client, other process, ${f.streams} streams`, lat(f), `${Math.round((f.p50Ms / ev.sameProcess.p50Ms) * 100) / 100}x p50`, '']);
+}
+const fe = results.federation;
+if (fe) {
+  rows.push([`federation: ${fe.activeRuns} active runs (${fe.submittedRuns} on backends), 4 backends`, `${fe.callsPerRunPerMinute} backend calls/run/min (${fe.callsPerSubmittedRunPerMinute} per submitted run)`, '', '']);
+  rows.push(['  broker CPU following them', `${fe.cpu.followingPctOfCore} % of a core`, `${fe.cpu.ratio}x idle`, '']);
+  rows.push(['  broker RSS following them', `${fe.rssMb.following} MB`, `${fe.rssMb.ratio}x idle`, '']);
+  rows.push(['  backend RUNNING to WES RUNNING', `p50 ${fe.stateDelay.p50Ms} ms, p95 ${fe.stateDelay.p95Ms} ms (${fe.stateDelay.samples} runs)`, `${fe.stateDelay.p50OverPollInterval}x poll interval`, '']);
+  rows.push(['  the same broker idle (baseline)', `${fe.cpu.idlePctOfCore} % of a core, ${fe.rssMb.idle} MB`, 'baseline', '']);
+}
+const fo = results.failover;
+if (fo) {
+  rows.push([`failover: ${fo.runs} runs, ${fo.killed} killed mid-stream`, `${Math.round(fo.withKill.completeShare * 100)} % COMPLETE in ${fo.withKill.seconds} s (${fo.withKill.failedOver} failed over, ${fo.withKill.waitingOnKilled} wait on it)`, `${fo.completeShareRatio}x share, ${fo.timeRatio}x time`, '']);
+  rows.push(['  no backend killed (baseline)', `${Math.round(fo.baseline.completeShare * 100)} % COMPLETE in ${fo.baseline.seconds} s`, 'baseline', '']);
 }
 if (rows.length) {
   const w0 = Math.max(...rows.map((x) => x[0].length));

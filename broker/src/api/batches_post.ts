@@ -95,6 +95,8 @@ export function registerBatchesPost(api: OpenAPIHono<AppEnv>, deps: AppDeps): vo
 
     const staged: StagedInput[] = [];
     const prepared: NewRunInput[] = [];
+    // The batch's runs are stored together at the end: until then routing counts them here.
+    const pending = new Map<string, number>();
     let keep = false;
     try {
       for (const [i, r] of body.runs.entries()) {
@@ -103,20 +105,16 @@ export function registerBatchesPost(api: OpenAPIHono<AppEnv>, deps: AppDeps): vo
           const inputs = await selectInputs(deps, c, r.workflow_params.files, mine);
           staged.push(...mine);
           const tags = { ...(body.tags ?? {}), ...(r.tags ?? {}) };
-          prepared.push(
-            await prepareRun(
-              deps,
-              principal,
-              {
-                workflow_type: WORKFLOW_TYPE,
-                workflow_type_version: WORKFLOW_TYPE_VERSION,
-                workflow_url: `${deps.urls.base}/workflows/imputation`,
-                workflow_params: r.workflow_params,
-                ...(Object.keys(tags).length ? { tags } : {}),
-              },
-              inputs,
-            ),
-          );
+          const request = {
+            workflow_type: WORKFLOW_TYPE,
+            workflow_type_version: WORKFLOW_TYPE_VERSION,
+            workflow_url: `${deps.urls.base}/workflows/imputation`,
+            workflow_params: r.workflow_params,
+            ...(Object.keys(tags).length ? { tags } : {}),
+          };
+          const run = await prepareRun(deps, principal, request, inputs, pending);
+          prepared.push(run);
+          pending.set(run.backendId, (pending.get(run.backendId) ?? 0) + 1);
         } catch (e) {
           fail(i, e);
         }

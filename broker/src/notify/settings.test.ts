@@ -32,6 +32,7 @@ describe('notification settings', () => {
       deliveries: { maxAttempts: 8, retryBaseMs: 15_000, concurrency: 8 },
       webhooks: { allowPrivate: false, timeoutMs: 10_000, maxPerUser: 10 },
       mail: null,
+      adminEmails: [],
       eventRetentionDays: 7,
     });
   });

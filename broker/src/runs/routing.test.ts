@@ -4,6 +4,7 @@
  * each attempt; an explicit backend never moves; a scheduled run waits in QUEUED and starts after
  * its time even across a restart. The health monitor is off so the tests decide who is down.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunLog } from '@ibroker/api-spec/index';
@@ -137,6 +138,32 @@ describe('scheduled runs', () => {
     }
     expect(await count()).toBe(n);
   });
+});
+
+describe('load spreading', () => {
+  it("spreads a batch's runs over the backends that offer the panel, counting the runs routed before them", async () => {
+    const up = await fetch(`${tb.url}/api/v1/uploads?name=chr20.vcf.gz`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream' },
+      body: new Uint8Array(readFileSync(chr20)),
+    });
+    const { drs_uri } = (await up.json()) as { drs_uri: string };
+    const res = await fetch(`${tb.url}/api/v1/batches`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ runs: Array.from({ length: 4 }, () => ({ workflow_params: { files: [drs_uri], ...params, mode: 'qc_only' } })) }),
+    });
+    expect(res.status).toBe(201);
+    const { run_ids } = (await res.json()) as { run_ids: string[] };
+    const rows = (await tb.broker.deps.ds.query(`SELECT backend_id, count(*)::int AS n FROM runs WHERE id = ANY($1::uuid[]) GROUP BY backend_id ORDER BY backend_id`, [
+      run_ids,
+    ])) as { backend_id: string; n: number }[];
+    expect(rows).toEqual([
+      { backend_id: 'a', n: 2 },
+      { backend_id: 'b', n: 2 },
+    ]);
+    for (const id of run_ids) await waitForState(tb.url, token, id, terminal, 90_000);
+  }, 180_000);
 });
 
 describe('routing visibility', () => {

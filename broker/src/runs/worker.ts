@@ -322,22 +322,26 @@ export class RunWorker {
     return this.poll(run, acting);
   }
 
-  /** Takes one of the backend's job slots, or says how long to wait for one. */
-  private async takeSlot(run: Run, backend: Backend): Promise<boolean> {
+  /**
+   * Takes one of the backend's job slots; when none is free, says how many runs wait for one
+   * there (so thousands of waiting runs look again in proportion to the queue, not all at once).
+   */
+  private async takeSlot(run: Run, backend: Backend): Promise<{ taken: true } | { taken: false; waiting: number }> {
     return this.o.ds.transaction(async (m) => {
       await m.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`backend:${backend.config.id}`]);
-      const [{ n }] = (await m.query(
-        `SELECT count(*)::int AS n FROM runs
-          WHERE backend_id = $1 AND submit_intent_at IS NOT NULL AND state <> ALL($2::text[])`,
+      const [{ n, waiting }] = (await m.query(
+        `SELECT count(*) FILTER (WHERE submit_intent_at IS NOT NULL)::int AS n,
+                count(*) FILTER (WHERE submit_intent_at IS NULL)::int AS waiting
+           FROM runs WHERE backend_id = $1 AND state <> ALL($2::text[])`,
         [backend.config.id, TERMINAL_SQL],
-      )) as [{ n: number }];
-      if (n >= backend.config.maxConcurrentJobs) return false;
+      )) as [{ n: number; waiting: number }];
+      if (n >= backend.config.maxConcurrentJobs) return { taken: false as const, waiting };
       const res = await m.query(
         `UPDATE runs SET submit_intent_at = now(), updated_at = now()
           WHERE id = $1 AND cancel_requested = false AND submit_intent_at IS NULL RETURNING id`,
         [run.id],
       );
-      return returned(res).length === 1;
+      return returned(res).length === 1 ? { taken: true as const } : { taken: false as const, waiting };
     });
   }
 
@@ -414,10 +418,14 @@ export class RunWorker {
         return this.backendTrouble(run, backend, err, 'find');
       }
     } else {
-      if (!(await this.takeSlot(run, backend))) {
+      const slot = await this.takeSlot(run, backend);
+      if (!slot.taken) {
         const note = `Waiting for a free job slot on ${backend.config.id} (limit ${backend.config.maxConcurrentJobs} concurrent jobs).`;
         if (run.systemLogs[run.systemLogs.length - 1] !== note) await this.update(run, { systemLogs: [...run.systemLogs, note] });
-        return { delayMs: Math.min(backend.config.pollIntervalMs, 5_000) };
+        // One look per slot's worth of waiting runs ahead: about one wake-up per slot freed.
+        const base = Math.min(backend.config.pollIntervalMs, 5_000);
+        const turns = 1 + Math.floor(slot.waiting / backend.config.maxConcurrentJobs);
+        return { delayMs: Math.min(backend.config.maxPollIntervalMs, base * turns) * (0.8 + Math.random() * 0.4) };
       }
       run.submitIntentAt = new Date();
     }

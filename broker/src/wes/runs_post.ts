@@ -298,13 +298,16 @@ export async function prepareRun(
   principal: Principal,
   request: RunRequestRecord,
   inputs: StagedInput[],
+  /** Runs routed by this request but not stored yet (a batch), by backend: they count as load. */
+  pending?: Map<string, number>,
 ): Promise<NewRunInput> {
   const params = request.workflow_params;
   const notBefore = parseNotBefore(params.not_before);
   const summaries: { name: string; summary: VcfSummary }[] = [];
   for (const input of inputs) summaries.push({ name: input.name, summary: await summaryOf(input) });
   const detected = buildFromChromosomeNames(summaries.flatMap((s) => s.summary.chromosomes));
-  const resolved = resolveRun(params, await routingCandidates(deps), detected === 'hg19' || detected === 'hg38' ? detected : null);
+  const candidates = (await routingCandidates(deps)).map((c) => ({ ...c, queuedRuns: (c.queuedRuns ?? 0) + (pending?.get(c.id) ?? 0) }));
+  const resolved = resolveRun(params, candidates, detected === 'hg19' || detected === 'hg38' ? detected : null);
 
   const chosen = deps.registry.get(resolved.backendId);
   if (chosen?.config.credentials === 'user' && deps.vault) {
