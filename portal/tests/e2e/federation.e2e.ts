@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '@ibroker/broker/testing/broker';
-import { BUILD_DIR, browserAvailable, checkPage, demoFile, gotoReady, openBrowser, signIn, type BrowserUser } from './support';
+import { BUILD_DIR, browserAvailable, checkPage, demoFile, gotoReady, openBrowser, screenshot, signIn, type BrowserUser } from './support';
 
 describe.runIf(browserAvailable())('portal: the federation features', () => {
   let tb: TestBroker;
@@ -131,6 +131,18 @@ describe.runIf(browserAvailable())('portal: the federation features', () => {
     await expect.poll(() => charts.count()).toBe(2);
     expect(await charts.first().getAttribute('aria-label')).toMatch(/Chromosome 20\. Run A: [\d,]+ variants, mean r² 0\.\d{3}/);
     await checkPage(page, '33-compare');
+    // Phone-sized: the comparison and the run page scroll down, never sideways (wide tables scroll in their box).
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      expect(await overflow()).toBeLessThanOrEqual(0);
+      await screenshot(page, '33-compare-phone');
+      await gotoReady(page, `${base}/runs/${runA}`);
+      expect(await overflow()).toBeLessThanOrEqual(0);
+      await screenshot(page, '32-run-drs-phone');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
   });
 
   it('previews where a run would go, schedules one for later and submits a batch', async () => {
