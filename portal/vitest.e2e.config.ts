@@ -15,5 +15,8 @@ export default defineConfig({
     hookTimeout: 180_000,
     pool: 'forks',
     fileParallelism: false,
+    // A page that answers within a second on a quiet machine may take several on a busy CI one:
+    // expect.poll waits up to 15 s (Vitest's default, 1 s, failed a batch cancel under load).
+    expect: { poll: { timeout: 15_000, interval: 100 } },
   },
 });

@@ -31,13 +31,17 @@ export const load: PageServerLoad = async (event) => {
       return { run_id: r.run_id, state: run.state, start_time: run.run_log?.start_time ?? r.start_time ?? null, progress: progressOf(run), backend: backendOf(run) };
     }),
   );
-  const recent = [...runs].sort((a, b) => lastActivity(b).localeCompare(lastActivity(a))).slice(0, RECENT);
+  // A run read on its own after the list may have moved on (QUEUED in the list, RUNNING now):
+  // the newer state counts, so the counts and the progress bars never disagree.
+  const newer = new Map(active.map((a) => [a.run_id, a.state]));
+  const current = runs.map((r) => (newer.has(r.run_id) && newer.get(r.run_id) !== r.state ? { ...r, state: newer.get(r.run_id)! } : r));
+  const recent = [...current].sort((a, b) => lastActivity(b).localeCompare(lastActivity(a))).slice(0, RECENT);
   return {
     dashboard: {
-      total: runs.length,
+      total: current.length,
       truncated,
-      counts: countByState(runs),
-      activeCount: runs.filter((r) => isActive(r.state)).length,
+      counts: countByState(current),
+      activeCount: current.filter((r) => isActive(r.state)).length,
       active,
       recent,
       backends,

@@ -82,14 +82,18 @@ describe.runIf(browserAvailable())('portal: the federation features', () => {
     await checkPage(page, '31-dashboard-live');
     const bar = page.getByLabel(`Progress of run ${runA}`);
     const seen = new Set<number>();
+    // The counts by state follow the stream too (a run that started is counted as running, not queued).
+    let countedRunning = false;
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if ((await bar.count()) === 0) break; // finished: the run left "In progress"
       const v = await bar.getAttribute('value').catch(() => null);
       if (v !== null) seen.add(Number(v));
+      if (!countedRunning && (await page.locator('ul.counts').getByText('Running').count()) > 0) countedRunning = true;
       await page.waitForTimeout(150);
     }
     expect(seen.size, `progress values seen: ${[...seen].join(', ')}`).toBeGreaterThanOrEqual(2);
+    expect(countedRunning, 'the counts by state showed the running run').toBe(true);
     expect(Math.max(...seen)).toBeGreaterThan(Math.min(...seen));
     await expect.poll(() => page.getByText('Nothing is running right now.').count(), { timeout: 30_000 }).toBe(1);
     // The same document all along: the stream moved it, not a reload.
