@@ -172,6 +172,8 @@ export interface FederationResult {
   cpu: { idlePctOfCore: number; followingPctOfCore: number; ratio: number };
   rssMb: { idle: number; following: number; ratio: number };
   stateDelay: { samples: number; p50Ms: number; p95Ms: number; p50OverPollInterval: number };
+  createSeconds: number;
+  lateWakeups: number;
 }
 
 export async function benchFederation(log: (s: string) => void): Promise<FederationResult> {
@@ -199,7 +201,8 @@ export async function benchFederation(log: (s: string) => void): Promise<Federat
 
     const t0 = performance.now();
     await createRuns(url, started.token, runs);
-    log(`  ${runs} runs created in ${r2((performance.now() - t0) / 1000)} s (batches of 500)`);
+    const createSeconds = r2((performance.now() - t0) / 1000);
+    log(`  ${runs} runs created in ${createSeconds} s (batches of 500)`);
     // Let the slots fill before measuring.
     await sleep(Math.min(30_000, stepMs));
     const calls0 = await backendCalls(url);
@@ -216,6 +219,12 @@ export async function benchFederation(log: (s: string) => void): Promise<Federat
       `SELECT backend_id, count(*) FILTER (WHERE state NOT IN ('COMPLETE','EXECUTOR_ERROR','SYSTEM_ERROR','CANCELED','PREEMPTED'))::int AS active,
               count(*) FILTER (WHERE remote_id IS NOT NULL AND state NOT IN ('COMPLETE','EXECUTOR_ERROR','SYSTEM_ERROR','CANCELED','PREEMPTED'))::int AS submitted
          FROM runs GROUP BY backend_id`,
+    );
+    // Wake-ups more than 5 s late: how far the worker is behind (0 when it keeps up).
+    const [late] = await sql<{ n: number }>(
+      databaseUrl!,
+      `SELECT count(*)::int AS n FROM runs WHERE state NOT IN ('COMPLETE','EXECUTOR_ERROR','SYSTEM_ERROR','CANCELED','PREEMPTED')
+          AND next_wake_at < now() - interval '5 seconds' AND lease_owner IS NULL`,
     );
     const active = counts.reduce((a, c) => a + c.active, 0);
     const submitted = counts.reduce((a, c) => a + c.submitted, 0);
@@ -247,8 +256,10 @@ export async function benchFederation(log: (s: string) => void): Promise<Federat
         p95Ms: r2(percentile(delays, 95)),
         p50OverPollInterval: r2(percentile(delays, 50) / pollMs),
       },
+      createSeconds,
+      lateWakeups: late!.n,
     };
-    log(`  ${active} active runs (${submitted} on backends) over ${JSON.stringify(result.backends)}`);
+    log(`  ${active} active runs (${submitted} on backends) over ${JSON.stringify(result.backends)}; ${late!.n} wake-ups more than 5 s late`);
     log(`  ${calls} backend calls in ${r2(seconds)} s: ${result.callsPerRunPerMinute} per active run per minute, ${result.callsPerSubmittedRunPerMinute} per submitted run`);
     log(`  broker CPU ${result.cpu.followingPctOfCore} % of a core (x${result.cpu.ratio} idle), RSS ${result.rssMb.following} MB (x${result.rssMb.ratio} idle)`);
     log(`  backend RUNNING -> broker RUNNING: p50 ${result.stateDelay.p50Ms} ms, p95 ${result.stateDelay.p95Ms} ms (${delays.length} runs; poll interval ${pollMs} ms)`);
