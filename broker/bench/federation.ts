@@ -10,7 +10,7 @@
  *   metrics), broker CPU (% of one core) and RSS against the same broker idle, and the delay
  *   between a backend starting a job and the broker's WES state saying RUNNING (the run's start
  *   time as the backend reports it vs the `run_events` row), against the poll interval.
- * - `failover`: BENCH_FAILOVER_RUNS runs (default 120) on fast simulators, once undisturbed (the
+ * - `failover`: BENCH_FAILOVER_RUNS runs (default 60) on fast simulators, once undisturbed (the
  *   baseline) and once with the DNAstack simulator killed when a third have finished: the share
  *   that still completes, and the time to finish against the baseline.
  */
@@ -287,6 +287,8 @@ async function runToEnd(
   n: number,
   timeoutS: number,
   onProgress?: (done: number) => Promise<void>,
+  /** Runs submitted to this (dead) backend wait for it: stop when only they are left. */
+  deadBackend?: () => string | null,
 ): Promise<{ complete: number; seconds: number; ids: string[] }> {
   const t0 = performance.now();
   const ids = await createRuns(url, token, n);
@@ -294,26 +296,28 @@ async function runToEnd(
   let complete = 0;
   let terminal = 0;
   while (Date.now() < until) {
-    const [row] = await sql<{ complete: number; terminal: number }>(
+    const [row] = await sql<{ complete: number; terminal: number; stranded: number }>(
       databaseUrl,
       `SELECT count(*) FILTER (WHERE state = 'COMPLETE')::int AS complete,
-              count(*) FILTER (WHERE state IN ('COMPLETE','EXECUTOR_ERROR','SYSTEM_ERROR','CANCELED','PREEMPTED'))::int AS terminal
+              count(*) FILTER (WHERE state IN ('COMPLETE','EXECUTOR_ERROR','SYSTEM_ERROR','CANCELED','PREEMPTED'))::int AS terminal,
+              count(*) FILTER (WHERE backend_id = $2 AND submit_intent_at IS NOT NULL
+                                 AND state NOT IN ('COMPLETE','EXECUTOR_ERROR','SYSTEM_ERROR','CANCELED','PREEMPTED'))::int AS stranded
          FROM runs WHERE id = ANY($1::uuid[])`,
-      [ids],
+      [ids, deadBackend?.() ?? ''],
     );
     complete = row!.complete;
     terminal = row!.terminal;
     await onProgress?.(terminal);
-    if (terminal === n) break;
+    if (terminal + row!.stranded === n) break;
     await sleep(1_000);
   }
   return { complete, seconds: (performance.now() - t0) / 1000, ids };
 }
 
 export async function benchFailover(log: (s: string) => void): Promise<FailoverResult> {
-  const runs = num('BENCH_FAILOVER_RUNS', 120);
-  const stepMs = num('BENCH_FAILOVER_STEP_MS', 500);
-  const slots = num('BENCH_FAILOVER_SLOTS', 8);
+  const runs = num('BENCH_FAILOVER_RUNS', 60);
+  const stepMs = num('BENCH_FAILOVER_STEP_MS', 300);
+  const slots = num('BENCH_FAILOVER_SLOTS', 4);
   const killed = 'dnastack-demo';
   const dir = tempDir('failover');
   let broker: BrokerChild | null = null;
@@ -338,7 +342,7 @@ export async function benchFailover(log: (s: string) => void): Promise<FailoverR
         await sims.kill(killed);
         log(`  killed ${killed} after ${done} runs finished`);
       }
-    });
+    }, () => (dead ? killed : null));
     const [moved] = await sql<{ failed_over: number; waiting: number }>(
       broker.info.databaseUrl!,
       `SELECT count(*) FILTER (WHERE attempts @> '[{"outcome":"failed_over"}]')::int AS failed_over,
