@@ -10,7 +10,7 @@
  *   metrics), broker CPU (% of one core) and RSS against the same broker idle, and the delay
  *   between a backend starting a job and the broker's WES state saying RUNNING (the run's start
  *   time as the backend reports it vs the `run_events` row), against the poll interval.
- * - `failover`: BENCH_FAILOVER_RUNS runs (default 120) on fast simulators, once undisturbed (the
+ * - `failover`: BENCH_FAILOVER_RUNS runs (default 60) on fast simulators, once undisturbed (the
  *   baseline) and once with the DNAstack simulator killed when a third have finished: the share
  *   that still completes, and the time to finish against the baseline.
  */
@@ -172,6 +172,8 @@ export interface FederationResult {
   cpu: { idlePctOfCore: number; followingPctOfCore: number; ratio: number };
   rssMb: { idle: number; following: number; ratio: number };
   stateDelay: { samples: number; p50Ms: number; p95Ms: number; p50OverPollInterval: number };
+  createSeconds: number;
+  lateWakeups: number;
 }
 
 export async function benchFederation(log: (s: string) => void): Promise<FederationResult> {
@@ -199,7 +201,8 @@ export async function benchFederation(log: (s: string) => void): Promise<Federat
 
     const t0 = performance.now();
     await createRuns(url, started.token, runs);
-    log(`  ${runs} runs created in ${r2((performance.now() - t0) / 1000)} s (batches of 500)`);
+    const createSeconds = r2((performance.now() - t0) / 1000);
+    log(`  ${runs} runs created in ${createSeconds} s (batches of 500)`);
     // Let the slots fill before measuring.
     await sleep(Math.min(30_000, stepMs));
     const calls0 = await backendCalls(url);
@@ -216,6 +219,12 @@ export async function benchFederation(log: (s: string) => void): Promise<Federat
       `SELECT backend_id, count(*) FILTER (WHERE state NOT IN ('COMPLETE','EXECUTOR_ERROR','SYSTEM_ERROR','CANCELED','PREEMPTED'))::int AS active,
               count(*) FILTER (WHERE remote_id IS NOT NULL AND state NOT IN ('COMPLETE','EXECUTOR_ERROR','SYSTEM_ERROR','CANCELED','PREEMPTED'))::int AS submitted
          FROM runs GROUP BY backend_id`,
+    );
+    // Wake-ups more than 5 s late: how far the worker is behind (0 when it keeps up).
+    const [late] = await sql<{ n: number }>(
+      databaseUrl!,
+      `SELECT count(*)::int AS n FROM runs WHERE state NOT IN ('COMPLETE','EXECUTOR_ERROR','SYSTEM_ERROR','CANCELED','PREEMPTED')
+          AND next_wake_at < now() - interval '5 seconds' AND lease_owner IS NULL`,
     );
     const active = counts.reduce((a, c) => a + c.active, 0);
     const submitted = counts.reduce((a, c) => a + c.submitted, 0);
@@ -247,8 +256,10 @@ export async function benchFederation(log: (s: string) => void): Promise<Federat
         p95Ms: r2(percentile(delays, 95)),
         p50OverPollInterval: r2(percentile(delays, 50) / pollMs),
       },
+      createSeconds,
+      lateWakeups: late!.n,
     };
-    log(`  ${active} active runs (${submitted} on backends) over ${JSON.stringify(result.backends)}`);
+    log(`  ${active} active runs (${submitted} on backends) over ${JSON.stringify(result.backends)}; ${late!.n} wake-ups more than 5 s late`);
     log(`  ${calls} backend calls in ${r2(seconds)} s: ${result.callsPerRunPerMinute} per active run per minute, ${result.callsPerSubmittedRunPerMinute} per submitted run`);
     log(`  broker CPU ${result.cpu.followingPctOfCore} % of a core (x${result.cpu.ratio} idle), RSS ${result.rssMb.following} MB (x${result.rssMb.ratio} idle)`);
     log(`  backend RUNNING -> broker RUNNING: p50 ${result.stateDelay.p50Ms} ms, p95 ${result.stateDelay.p95Ms} ms (${delays.length} runs; poll interval ${pollMs} ms)`);
@@ -276,6 +287,8 @@ async function runToEnd(
   n: number,
   timeoutS: number,
   onProgress?: (done: number) => Promise<void>,
+  /** Runs submitted to this (dead) backend wait for it: stop when only they are left. */
+  deadBackend?: () => string | null,
 ): Promise<{ complete: number; seconds: number; ids: string[] }> {
   const t0 = performance.now();
   const ids = await createRuns(url, token, n);
@@ -283,26 +296,28 @@ async function runToEnd(
   let complete = 0;
   let terminal = 0;
   while (Date.now() < until) {
-    const [row] = await sql<{ complete: number; terminal: number }>(
+    const [row] = await sql<{ complete: number; terminal: number; stranded: number }>(
       databaseUrl,
       `SELECT count(*) FILTER (WHERE state = 'COMPLETE')::int AS complete,
-              count(*) FILTER (WHERE state IN ('COMPLETE','EXECUTOR_ERROR','SYSTEM_ERROR','CANCELED','PREEMPTED'))::int AS terminal
+              count(*) FILTER (WHERE state IN ('COMPLETE','EXECUTOR_ERROR','SYSTEM_ERROR','CANCELED','PREEMPTED'))::int AS terminal,
+              count(*) FILTER (WHERE backend_id = $2 AND submit_intent_at IS NOT NULL
+                                 AND state NOT IN ('COMPLETE','EXECUTOR_ERROR','SYSTEM_ERROR','CANCELED','PREEMPTED'))::int AS stranded
          FROM runs WHERE id = ANY($1::uuid[])`,
-      [ids],
+      [ids, deadBackend?.() ?? ''],
     );
     complete = row!.complete;
     terminal = row!.terminal;
     await onProgress?.(terminal);
-    if (terminal === n) break;
+    if (terminal + row!.stranded === n) break;
     await sleep(1_000);
   }
   return { complete, seconds: (performance.now() - t0) / 1000, ids };
 }
 
 export async function benchFailover(log: (s: string) => void): Promise<FailoverResult> {
-  const runs = num('BENCH_FAILOVER_RUNS', 120);
-  const stepMs = num('BENCH_FAILOVER_STEP_MS', 500);
-  const slots = num('BENCH_FAILOVER_SLOTS', 8);
+  const runs = num('BENCH_FAILOVER_RUNS', 60);
+  const stepMs = num('BENCH_FAILOVER_STEP_MS', 300);
+  const slots = num('BENCH_FAILOVER_SLOTS', 4);
   const killed = 'dnastack-demo';
   const dir = tempDir('failover');
   let broker: BrokerChild | null = null;
@@ -327,7 +342,7 @@ export async function benchFailover(log: (s: string) => void): Promise<FailoverR
         await sims.kill(killed);
         log(`  killed ${killed} after ${done} runs finished`);
       }
-    });
+    }, () => (dead ? killed : null));
     const [moved] = await sql<{ failed_over: number; waiting: number }>(
       broker.info.databaseUrl!,
       `SELECT count(*) FILTER (WHERE attempts @> '[{"outcome":"failed_over"}]')::int AS failed_over,

@@ -11,7 +11,7 @@ import { ApiError, badRequest } from '../http/errors';
 import type { StagedInput } from '../runs/inputs';
 import { checkUnknownParams, parseNotBefore } from '../runs/params';
 import type { NewRunInput } from '../runs/service';
-import { prepareRun, removeStaged, selectInputs, WORKFLOW_TYPE, WORKFLOW_TYPE_VERSION } from '../wes/runs_post';
+import { prepareRun, removeStaged, routingCandidates, selectInputs, WORKFLOW_TYPE, WORKFLOW_TYPE_VERSION } from '../wes/runs_post';
 import { ErrorSchema, errorResponses } from './openapi';
 
 export const MAX_BATCH_RUNS = 500;
@@ -97,6 +97,7 @@ export function registerBatchesPost(api: OpenAPIHono<AppEnv>, deps: AppDeps): vo
     const prepared: NewRunInput[] = [];
     // The batch's runs are stored together at the end: until then routing counts them here.
     const pending = new Map<string, number>();
+    const candidates = await routingCandidates(deps);
     let keep = false;
     try {
       for (const [i, r] of body.runs.entries()) {
@@ -112,7 +113,7 @@ export function registerBatchesPost(api: OpenAPIHono<AppEnv>, deps: AppDeps): vo
             workflow_params: r.workflow_params,
             ...(Object.keys(tags).length ? { tags } : {}),
           };
-          const run = await prepareRun(deps, principal, request, inputs, pending);
+          const run = await prepareRun(deps, principal, request, inputs, { candidates, pending });
           prepared.push(run);
           pending.set(run.backendId, (pending.get(run.backendId) ?? 0) + 1);
         } catch (e) {

@@ -468,6 +468,8 @@ export class RunWorker {
       const neverArrived = err.kind === 'unreachable' && NEVER_ARRIVED.test(`${err.message} ${String((err as { cause?: unknown }).cause ?? '')}`);
       if (refusedOutright || neverArrived) {
         await this.update(run, { submitIntentAt: null });
+        // Its Retry-After holds for every run and replica, whether this run moves or not.
+        if (err.kind === 'rate_limited' && err.retryAfterMs) await this.limits.pause(backend.config.id, err.retryAfterMs);
         if (neverArrived) await this.o.registry.recordFailure(backend.config.id, err);
         const moved = await this.failover(run, backend.config.id, `${backend.config.id} ${describeRefusal(err)} (${err.message})`, startedAt);
         if (moved) return moved;

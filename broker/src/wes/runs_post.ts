@@ -298,15 +298,20 @@ export async function prepareRun(
   principal: Principal,
   request: RunRequestRecord,
   inputs: StagedInput[],
-  /** Runs routed by this request but not stored yet (a batch), by backend: they count as load. */
-  pending?: Map<string, number>,
+  /**
+   * A batch: the backends as read once for the whole request, and its runs routed so far (not
+   * stored yet) by backend, which count as load.
+   */
+  batch?: { candidates: Candidate[]; pending: Map<string, number> },
 ): Promise<NewRunInput> {
   const params = request.workflow_params;
   const notBefore = parseNotBefore(params.not_before);
   const summaries: { name: string; summary: VcfSummary }[] = [];
   for (const input of inputs) summaries.push({ name: input.name, summary: await summaryOf(input) });
   const detected = buildFromChromosomeNames(summaries.flatMap((s) => s.summary.chromosomes));
-  const candidates = (await routingCandidates(deps)).map((c) => ({ ...c, queuedRuns: (c.queuedRuns ?? 0) + (pending?.get(c.id) ?? 0) }));
+  const candidates = batch
+    ? batch.candidates.map((c) => ({ ...c, queuedRuns: (c.queuedRuns ?? 0) + (batch.pending.get(c.id) ?? 0) }))
+    : await routingCandidates(deps);
   const resolved = resolveRun(params, candidates, detected === 'hg19' || detected === 'hg38' ? detected : null);
 
   const chosen = deps.registry.get(resolved.backendId);
@@ -356,6 +361,7 @@ export function registerRunsPost(app: App, deps: AppDeps): void {
       const workflow = checkWorkflow(deps, fields);
       const params = parseJsonObject('workflow_params', fields.get('workflow_params'));
       if (!params) throw badRequest('workflow_params is required: a JSON object with at least refpanel (and files when you attach none).');
+      parseNotBefore(params.not_before); // before any input is fetched
       const inputs = await selectInputs(deps, c, params.files, attachments);
       const run = await deps.runs.create(await prepareRun(deps, principal, { ...workflow, workflow_params: params }, inputs));
       keep = true;
