@@ -348,6 +348,13 @@ const envSchema = z.object({
   /** Start the demo federation (simulators + dev OIDC). Defaults to on when nothing external is configured. */
   DEMO: flag('DEMO').optional(),
   WORKER: flag('WORKER').default('true'),
+  /** Run steps (submit, poll, fetch results) one worker process takes at once; they wait mostly on backends. */
+  WORKER_CONCURRENCY: z.coerce
+    .number({ error: 'WORKER_CONCURRENCY must be a whole number from 1 to 200' })
+    .int('WORKER_CONCURRENCY must be a whole number from 1 to 200')
+    .min(1, 'WORKER_CONCURRENCY must be a whole number from 1 to 200')
+    .max(200, 'WORKER_CONCURRENCY must be a whole number from 1 to 200')
+    .default(16),
   /** How often each backend is probed (one replica per backend per interval). */
   HEALTH_CHECK_INTERVAL: duration('HEALTH_CHECK_INTERVAL', 1_000, 86_400_000, 5 * 60_000),
   /** A backend failing continuously this long is deactivated (no new runs) and the administrators are told. */
@@ -386,6 +393,8 @@ export interface Config {
   uploadRetentionMs: number;
   demo: boolean;
   runWorker: boolean;
+  /** Run steps one worker process takes at once (WORKER_CONCURRENCY). */
+  workerConcurrency: number;
   /** Trusted issuers; empty in demo mode until the dev provider is up. */
   issuers: OidcIssuerConfig[];
   backends: BackendConfig[];
@@ -523,6 +532,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uploadRetentionMs: e.UPLOAD_RETENTION_HOURS * 3600_000,
     demo,
     runWorker: truthy(e.WORKER),
+    workerConcurrency: e.WORKER_CONCURRENCY,
     issuers,
     backends,
     policyFile: e.POLICY_FILE ?? null,

@@ -100,7 +100,8 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
       closers.push(() => embedded!.stop());
       databaseUrl = embedded.url;
     }
-    const ds = await openDatabase(databaseUrl);
+    // Every run step in flight holds a connection at times; the API and the monitors need theirs too.
+    const ds = await openDatabase(databaseUrl, { poolSize: Math.max(20, (config.runWorker ? config.workerConcurrency : 0) + 12) });
     closers.push(() => ds.destroy());
 
     // A key ring: the first key seals, every key opens, so keys rotate without downtime.
@@ -278,7 +279,7 @@ export async function startBroker(options: StartOptions): Promise<BrokerHandle> 
         links: deps.links,
         urls,
       });
-      worker.start(options.workerConcurrency ?? 4, options.sweepEveryMs);
+      worker.start(options.workerConcurrency ?? config.workerConcurrency, options.sweepEveryMs);
       closers.push(async () => worker!.stop());
       // Uploads nobody used in time go, hourly (their bytes stay while a run uses them).
       const expire = () =>
