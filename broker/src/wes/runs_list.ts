@@ -5,27 +5,13 @@
  * time, ISO 8601), and the number of matching runs over all pages in `X-Total-Count`. The page
  * token holds the last `seq` seen, so any replica answers the next page the same.
  */
-import type { RunListResponse } from '@ibroker/api-spec/index';
+import { WES_STATES, type RunListResponse } from '@ibroker/api-spec/index';
 import type { WesState } from '@ibroker/adapters/types';
 import { ownerKey } from '../auth/principal';
 import type { App, AppDeps } from '../http/context';
 import { badRequest } from '../http/errors';
 import { parsePageSize, type RunFilter } from '../runs/service';
 import { runSummary } from './views';
-
-export const WES_STATES: readonly WesState[] = [
-  'UNKNOWN',
-  'QUEUED',
-  'INITIALIZING',
-  'RUNNING',
-  'PAUSED',
-  'COMPLETE',
-  'EXECUTOR_ERROR',
-  'SYSTEM_ERROR',
-  'CANCELED',
-  'CANCELING',
-  'PREEMPTED',
-];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/i;
